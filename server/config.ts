@@ -1,0 +1,97 @@
+// Every environment variable the console reads, parsed once. README.md documents each one.
+import path from 'node:path';
+import { z } from 'zod';
+
+const DATABASE_SCHEMES = ['postgres:', 'postgresql:', 'mysql:', 'mariadb:'] as const;
+
+export type Dialect = 'pg' | 'mysql';
+
+export type DatabaseTarget =
+  | { kind: 'embedded'; dir: string }
+  | { kind: 'url'; dialect: Dialect; url: string; display: string };
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  amavisDatabase: DatabaseTarget;
+  consoleDatabase: DatabaseTarget;
+  /** Seed demo data into a fresh embedded database. */
+  demoData: boolean;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Shows a database URL without its password, for logs and error lines. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function parseDatabaseUrl(variable: string, raw: string): DatabaseTarget {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${variable} is not a valid URL (expected postgres://… or mysql://…)`);
+  }
+  if (!(DATABASE_SCHEMES as readonly string[]).includes(url.protocol)) {
+    throw new ConfigError(
+      `${variable} has unknown scheme "${url.protocol}" (use postgres://, postgresql://, mysql:// or mariadb://)`,
+    );
+  }
+  const dialect: Dialect = url.protocol.startsWith('postgres') ? 'pg' : 'mysql';
+  if (url.protocol === 'mariadb:') url.protocol = 'mysql:';
+  return { kind: 'url', dialect, url: url.toString(), display: redactUrl(raw) };
+}
+
+const booleanFlag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  AMAVIS_DATABASE_URL: z.string().optional(),
+  DATABASE_URL: z.string().optional(),
+  DEMO_DATA: booleanFlag.default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blankless = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(blankless);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const embedded: DatabaseTarget = { kind: 'embedded', dir: path.join(dataDir, 'pglite') };
+  const amavisDatabase = e.AMAVIS_DATABASE_URL
+    ? parseDatabaseUrl('AMAVIS_DATABASE_URL', e.AMAVIS_DATABASE_URL)
+    : embedded;
+  const consoleDatabase = e.DATABASE_URL ? parseDatabaseUrl('DATABASE_URL', e.DATABASE_URL) : amavisDatabase;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    amavisDatabase,
+    consoleDatabase,
+    demoData: e.DEMO_DATA,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

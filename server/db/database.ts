@@ -1,0 +1,140 @@
+// Opens the databases (PostgreSQL through postgres.js, MySQL/MariaDB through mysql2, or embedded PGlite)
+// and hides their differences behind one small interface.
+import fs from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
+import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import mysql from 'mysql2/promise';
+import postgres from 'postgres';
+import type { DatabaseTarget, Dialect } from '../config.ts';
+import { StartupError } from '../startup-error.ts';
+
+/**
+ * The query-builder surface services use. MySQL handles are typed as PostgreSQL ones: the tables of
+ * both dialects have the same keys and value types, and select/insert/update/delete build the same way,
+ * so one query serves both. Dialect-only features (RETURNING, upserts, raw SQL) go through
+ * `connection.dialect` switches in this folder or in a service, and every query is tested on all three
+ * databases.
+ */
+export type SqlDb = PostgresJsDatabase;
+
+export interface Connection {
+  dialect: Dialect;
+  /** 'embedded' or the URL without its password. */
+  display: string;
+  embedded: boolean;
+  db: SqlDb;
+  /** Runs raw SQL and returns its rows, whatever the driver's result shape. */
+  rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0]);
+  if (error instanceof Error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ECONNREFUSED') return 'connection refused';
+    if (code === 'ENOTFOUND') return 'host not found';
+    if (code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT') return 'connection timed out';
+    return error.message.split('\n')[0] ?? String(error);
+  }
+  return String(error);
+}
+
+async function openPostgres(url: string, display: string): Promise<Connection> {
+  const client = postgres(url, {
+    max: 10,
+    connect_timeout: 5,
+    onnotice: () => {},
+  });
+  const db = drizzlePostgres(client) as unknown as SqlDb;
+  return {
+    dialect: 'pg',
+    display,
+    embedded: false,
+    db,
+    rows: async <T>(query: SQL) => (await db.execute(query)) as unknown as T[],
+    ping: async () => {
+      await client`select 1`;
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openMysql(url: string, display: string): Promise<Connection> {
+  const pool = mysql.createPool({
+    uri: url,
+    connectionLimit: 10,
+    connectTimeout: 5000,
+    // time_num and ids are unsigned ints; DECIMAL/BIGINT come back as numbers while they fit
+    supportBigNumbers: true,
+    timezone: 'Z',
+    charset: 'utf8mb4',
+  });
+  const db = drizzleMysql(pool) as unknown as SqlDb;
+  return {
+    dialect: 'mysql',
+    display,
+    embedded: false,
+    db,
+    rows: async <T>(query: SQL) => {
+      const [rows] = (await db.execute(query)) as unknown as [T[]];
+      return rows;
+    },
+    ping: async () => {
+      await pool.query('select 1');
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function openEmbedded(dir: string): Promise<Connection> {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (error) {
+    throw new StartupError(`data folder ${dir} is not writable (${describeError(error)}); set DATA_DIR`);
+  }
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dir);
+  } catch (error) {
+    throw new StartupError(`cannot open the embedded database in ${dir}: ${describeError(error)}`);
+  }
+  const db = drizzlePglite(client) as unknown as SqlDb;
+  return {
+    dialect: 'pg',
+    display: 'embedded',
+    embedded: true,
+    db,
+    rows: async <T>(query: SQL) => ((await db.execute(query)) as unknown as { rows: T[] }).rows,
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Opens and checks one database; unreachable servers become a StartupError naming the database. */
+export async function openDatabase(target: DatabaseTarget, role: string): Promise<Connection> {
+  if (target.kind === 'embedded') return openEmbedded(target.dir);
+  const connection =
+    target.dialect === 'pg'
+      ? await openPostgres(target.url, target.display)
+      : await openMysql(target.url, target.display);
+  try {
+    await connection.ping();
+  } catch (error) {
+    await connection.close().catch(() => {});
+    throw new StartupError(`cannot reach the ${role} database at ${target.display}: ${describeError(error)}`);
+  }
+  return connection;
+}
+
+/** Runs `statements` one by one; amavis's DDL files hold several. */
+export async function executeStatements(connection: Connection, statements: string[]): Promise<void> {
+  for (const statement of statements) await connection.db.execute(sql.raw(statement));
+}

@@ -1,0 +1,164 @@
+// Builds the one HTTP server: GraphQL (HTTP, SSE and graphql-ws) at /graphql, /healthz, and the
+// SvelteKit app for everything else. Tests create and stop it in-process.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.ts';
+import type { Stores } from './db/stores.ts';
+import type { Context } from './graphql/context.ts';
+import { maskError } from './graphql/errors.ts';
+import { checkHealth } from './health.ts';
+import type { Logger } from './log.ts';
+import { schema } from './schema.ts';
+import { StartupError } from './startup-error.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+type Enveloped = ReturnType<ReturnType<typeof createYoga>['getEnveloped']>;
+type EnvelopedRoot = Pick<Enveloped, 'execute' | 'subscribe'>;
+
+type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
+
+export interface App {
+  server: http.Server;
+  /** Runs one HTTP request through GraphQL in-process (tests, SSE). */
+  fetch: (url: string, init?: RequestInit) => Response | Promise<Response>;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  config: Config;
+  stores: Stores;
+  log: Logger;
+}
+
+async function loadWebHandler(log: Logger): Promise<NodeHandler> {
+  const built = new URL('../web/build/handler.js', import.meta.url);
+  if (fs.existsSync(built)) {
+    const module = (await import(built.href)) as { handler: NodeHandler };
+    return module.handler;
+  }
+  log.warn('web app not built (run "npm run build:web"); serving a notice instead');
+  return (_req, res) => {
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('The web app is not built. Run "npm run build:web", or use the GraphQL API at /graphql.\n');
+  };
+}
+
+export async function createApp({ config, stores, log }: AppOptions): Promise<App> {
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    // GraphiQL loads its assets from a CDN; the console serves nothing remote.
+    graphiql: false,
+    landingPage: false,
+    maskedErrors: { maskError },
+    context: (): Context => ({ config, stores, log }),
+    logging: {
+      debug: (...args) => log.debug({ args }, 'graphql'),
+      info: (...args) => log.info({ args }, 'graphql'),
+      warn: (...args) => log.warn({ args }, 'graphql'),
+      error: (...args) => log.error({ args }, 'graphql'),
+    },
+  });
+
+  const web = await loadWebHandler(log);
+
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/healthz') {
+      void checkHealth(stores).then((health) => {
+        res.writeHead(health.status === 'ok' ? 200 : 503, {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+        });
+        res.end(JSON.stringify(health));
+      });
+      return;
+    }
+    if (path === GRAPHQL_PATH) {
+      void yoga.handle(req, res);
+      return;
+    }
+    web(req, res, () => {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found\n');
+    });
+  });
+
+  // noServer: upgrades are routed by hand, so the HTTP server's own errors (a port in use) stay ours.
+  const wsServer = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '').split('?')[0] !== GRAPHQL_PATH) {
+      socket.destroy();
+      return;
+    }
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+  });
+  // Every WebSocket operation runs through Yoga's envelop pipeline, so its plugins apply as over HTTP.
+  useServer(
+    {
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+        });
+        const document = parse(payload.query);
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  const listen = (port: number, host: string) =>
+    new Promise<AddressInfo>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        server.off('listening', onListening);
+        if (error.code === 'EADDRINUSE') {
+          reject(new StartupError(`port ${port} on ${host} is already in use; set PORT to a free port`));
+        } else if (error.code === 'EACCES') {
+          reject(new StartupError(`no permission to listen on ${host}:${port}; set PORT above 1023`));
+        } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+          reject(new StartupError(`cannot listen on ${host}: no such local address; check HOST`));
+        } else {
+          reject(new StartupError(`cannot listen on ${host}:${port}: ${error.message}`));
+        }
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        resolve(server.address() as AddressInfo);
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(port, host);
+    });
+
+  const close = async () => {
+    for (const client of wsServer.clients) client.close(1001, 'server shutting down');
+    await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+    await closed;
+    clearTimeout(timer);
+  };
+
+  return { server, fetch: (url, init) => yoga.fetch(url, init ?? {}), listen, close };
+}

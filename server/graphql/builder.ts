@@ -1,0 +1,46 @@
+// The Pothos builder and its plugins. It defines no types: features add theirs, schema.ts builds.
+import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import type { Context } from './context.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    ID: { Input: string; Output: string };
+  };
+}>({
+  plugins: [RelayPlugin, ErrorsPlugin, DataloaderPlugin],
+  defaultFieldNullability: false,
+  relay: {
+    cursorType: 'String',
+    clientMutationId: 'omit',
+    // Relay's own types and arguments get descriptions too: a test demands one on every element.
+    idFieldOptions: { description: 'A global ID, stable across requests.' },
+    nodeQueryOptions: {
+      description: 'Fetches any object by its global ID; null when it does not exist or is not visible.',
+      args: { id: { description: 'The global ID of the object.' } },
+    },
+    nodesQueryOptions: {
+      description: 'Fetches several objects by their global IDs, in the order asked.',
+      args: { ids: { description: 'The global IDs of the objects.' } },
+    },
+    nodeTypeOptions: { description: 'An object with a global ID.' },
+    pageInfoTypeOptions: { description: 'Where a page of a connection stands in the whole list.' },
+    hasNextPageFieldOptions: { description: 'Whether more entries follow this page.' },
+    hasPreviousPageFieldOptions: { description: 'Whether entries precede this page.' },
+    startCursorFieldOptions: { description: 'The cursor of the first entry of this page.' },
+    endCursorFieldOptions: { description: 'The cursor of the last entry of this page; pass it as after.' },
+    cursorFieldOptions: { description: 'An opaque position in the list, for after or before.' },
+    nodeFieldOptions: { description: 'The entry itself.' },
+    edgesFieldOptions: { description: 'The entries of this page with their cursors.' },
+    pageInfoFieldOptions: { description: 'Where this page stands in the whole list.' },
+    firstArgOptions: { description: 'How many entries to return after the after cursor (forward paging).' },
+    afterArgOptions: { description: 'Return entries after this cursor.' },
+    lastArgOptions: { description: 'How many entries to return before the before cursor (backward paging).' },
+    beforeArgOptions: { description: 'Return entries before this cursor.' },
+  },
+});

@@ -1,0 +1,87 @@
+// Runs `node server/main.ts` as the README's run command does, and watches what it prints.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const MAIN = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const clean = { ...process.env };
+  for (const key of ['AMAVIS_DATABASE_URL', 'DATABASE_URL', 'PORT', 'HOST', 'DATA_DIR']) delete clean[key];
+  return { ...clean, LOG_LEVEL: 'info', ...env };
+}
+
+/** Runs the console to completion (for starts that must fail). */
+export function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`console did not exit within ${timeoutMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface Running {
+  child: ChildProcess;
+  url: string;
+  logs: () => string;
+  stop(signal?: NodeJS.Signals): Promise<Finished>;
+}
+
+/** Starts the console and resolves once it logs that it listens. */
+export function startConsole(env: Record<string, string>, timeoutMs = 60_000): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise<Finished>((done) =>
+      child.on('exit', (code) => done({ code, stdout, stderr })),
+    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`console did not start within ${timeoutMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      for (const line of stdout.split('\n')) {
+        if (!line.includes('amavis-console listening')) continue;
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: (JSON.parse(line) as { url: string }).url.replace(/\/$/, ''),
+          logs: () => stdout + stderr,
+          stop: (signal = 'SIGTERM') => {
+            child.kill(signal);
+            return exited;
+          },
+        });
+        return;
+      }
+    });
+    void exited.then((finished) => {
+      clearTimeout(timer);
+      reject(new Error(`console exited with ${finished.code} before listening: ${finished.stderr}`));
+    });
+  });
+}

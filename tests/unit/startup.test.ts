@@ -1,0 +1,106 @@
+// Bad configuration stops the start with one clear line; a good one starts the demo and stops cleanly.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runToExit, startConsole } from '../support/run-console.ts';
+
+const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-startup-'));
+afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
+
+function expectOneLine(stderr: string, pattern: RegExp) {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^amavis-console: cannot start: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('starting with bad configuration', () => {
+  it('names an unknown database URL scheme', async () => {
+    const result = await runToExit({ AMAVIS_DATABASE_URL: 'redis://127.0.0.1:6379/0' });
+    expect(result.code).toBe(1);
+    expectOneLine(result.stderr, /AMAVIS_DATABASE_URL has unknown scheme "redis:"/);
+  });
+
+  it('names an unreachable PostgreSQL without its password', async () => {
+    const result = await runToExit({ AMAVIS_DATABASE_URL: 'postgres://amavis:s3cret@127.0.0.1:1/amavis' });
+    expect(result.code).toBe(1);
+    expectOneLine(
+      result.stderr,
+      /cannot reach the amavis database at postgres:\/\/amavis:\*\*\*@127\.0\.0\.1:1\/amavis: connection refused/,
+    );
+    expect(result.stderr + result.stdout).not.toContain('s3cret');
+  });
+
+  it('names an unreachable MariaDB console database', async () => {
+    const result = await runToExit({
+      DATA_DIR: path.join(temp, 'console-db'),
+      DATABASE_URL: 'mysql://root@127.0.0.1:1/console',
+    });
+    expect(result.code).toBe(1);
+    expectOneLine(
+      result.stderr,
+      /cannot reach the console database at mysql:\/\/root@127\.0\.0\.1:1\/console: connection refused/,
+    );
+  });
+
+  it('names an unwritable data folder', async () => {
+    const file = path.join(temp, 'a-file');
+    fs.writeFileSync(file, '');
+    const result = await runToExit({ DATA_DIR: path.join(file, 'data') });
+    expect(result.code).toBe(1);
+    expectOneLine(result.stderr, /data folder .*a-file\/data\/pglite is not writable/);
+  });
+
+  it('names a port already in use', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const result = await runToExit({
+        DATA_DIR: path.join(temp, 'port'),
+        PORT: String(port),
+        DEMO_DATA: 'false',
+      });
+      expect(result.code).toBe(1);
+      expectOneLine(result.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('names an invalid port', async () => {
+    const result = await runToExit({ PORT: 'eighty' });
+    expect(result.code).toBe(1);
+    expectOneLine(result.stderr, /PORT: /);
+  });
+});
+
+describe('starting on the embedded default', () => {
+  it('serves the demo quarantine, reports health and stops on SIGTERM', async () => {
+    const running = await startConsole({ DATA_DIR: path.join(temp, 'demo'), PORT: '0' });
+    try {
+      const health = await fetch(`${running.url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({
+        status: 'ok',
+        databases: { amavis: { reachable: true, embedded: true }, console: { reachable: true } },
+      });
+      const response = await fetch(`${running.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: '{ quarantine(first: 5) { edges { node { mailId subject content { kind } } } } }',
+        }),
+      });
+      const body = (await response.json()) as { data: { quarantine: { edges: unknown[] } } };
+      expect(body.data.quarantine.edges).toHaveLength(5);
+      expect(running.logs()).toMatch(/loaded the demo quarantine/);
+    } finally {
+      const finished = await running.stop('SIGTERM');
+      expect(finished.code).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,235 @@
+# shellcheck shell=bash disable=SC2034  # constants are used by the scripts that source this file
+# Shared helpers and constants for the amavis lab (setup.sh, teardown.sh and
+# .ci/run source this file). Bash only; the callers set `set -euo pipefail`.
+#
+# Everything is stopped by PID file, never by process name.
+
+# ---------------------------------------------------------------------------
+# constants (setup.sh writes them into $STATE_DIR/lab.env for the tests)
+# ---------------------------------------------------------------------------
+LAB_STATE_DIR=${STATE_DIR:-/tmp/amavis-console-lab}
+LAB_HOST=127.0.0.1
+LAB_DB_NAME=amavis_lab
+LAB_DB_USER=amavis
+LAB_DB_PASS=amavis
+LAB_PG_PORT=5432
+LAB_MY_PORT=3306
+LAB_SINK_PORT=10025
+LAB_SPAMD_PORT=783
+# amavisd instances: "pg" (suffix '') and "my" (suffix '-my')
+LAB_PG_SMTP_PORT=10024
+LAB_PG_PDP_PORT=9998
+LAB_MY_SMTP_PORT=10124
+LAB_MY_PDP_PORT=9997
+LAB_AMAVIS_CONF=/etc/amavis/conf.d/60-amavis-console-lab   # no dot: run-parts skips dotted names
+LAB_SA_CF=/etc/spamassassin/60-amavis-console-lab.cf
+LAB_AMAVIS_HOSTNAME=amavis-lab.example.test
+LAB_SPAMD_VIRTUAL_DIR=/var/lib/spamassassin/amavis-lab-virtual
+LAB_NODE_MIN_MAJOR=24
+
+# per-instance paths; $1 = instance suffix ('' or '-my'); must match amavisd-lab.conf
+lab_amavis_pidfile() { echo "/var/run/amavis/amavisd-lab$1.pid"; }
+lab_amavis_socket()  { echo "/var/lib/amavis/amavisd-lab$1.sock"; }
+lab_amavis_log()     { echo "/var/log/amavis/amavis-lab$1.log"; }
+lab_amavis_dbhome()  { echo "/var/lib/amavis/db-lab$1"; }
+
+# ---------------------------------------------------------------------------
+# logging / timing
+# ---------------------------------------------------------------------------
+LAB_T0=${LAB_T0:-$EPOCHREALTIME}
+lab_elapsed() { # [since]  -> seconds with one decimal
+  local since=${1:-$LAB_T0} now=$EPOCHREALTIME
+  awk -v a="$since" -v b="$now" 'BEGIN { printf "%.1f", b - a }'
+}
+lab_log() { printf '[amavis-lab %5ss] %s\n' "$(lab_elapsed)" "$*"; }
+lab_die() { printf '[amavis-lab] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------
+# ports, logs, pid files
+# ---------------------------------------------------------------------------
+lab_port_open() { # port  -> 0 if something LISTENs on it (TCP)
+  # capture first: `ss | grep -q` under pipefail can fail through SIGPIPE
+  local out
+  out=$(ss -Hltn "sport = :$1" 2>/dev/null) || return 1
+  [[ -n $out ]]
+}
+lab_wait_port() { # port timeout_s [what]
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    lab_port_open "$1" && return 0
+    sleep 0.1
+  done
+  lab_die "${3:-port $1} not listening on $1 after $2 s"
+}
+lab_wait_log() { # file extended-regex timeout_s  -> 1 on timeout
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+lab_pidfile_alive() { # pidfile -> 0 if the recorded pid runs
+  local p
+  [[ -s $1 ]] || return 1
+  p=$(<"$1")
+  [[ $p =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null
+}
+lab_signal_pidfile() { # pidfile -> sends SIGTERM to the recorded pid (no wait)
+  local p
+  [[ -s $1 ]] || return 0
+  p=$(<"$1")
+  [[ $p =~ ^[0-9]+$ ]] || return 0
+  kill -TERM "$p" 2>/dev/null || true
+}
+lab_wait_pidfile_gone() { # pidfile timeout_s -> waits, then SIGKILL; removes the file
+  local p i
+  [[ -s $1 ]] || { rm -f "$1"; return 0; }
+  p=$(<"$1")
+  if [[ $p =~ ^[0-9]+$ ]]; then
+    for ((i = 0; i < $2 * 10; i++)); do
+      kill -0 "$p" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$p" 2>/dev/null; then
+      echo "[amavis-lab] pid $p ($1) ignored SIGTERM, sending SIGKILL" >&2
+      kill -KILL "$p" 2>/dev/null || true
+      sleep 0.2
+    fi
+  fi
+  rm -f "$1"
+}
+lab_stop_pidfile() { # pidfile [timeout_s]
+  lab_signal_pidfile "$1"
+  lab_wait_pidfile_gone "$1" "${2:-15}"
+}
+
+# ---------------------------------------------------------------------------
+# packages
+# ---------------------------------------------------------------------------
+lab_pkg_installed() { # pkg
+  local s
+  s=$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) || return 1
+  [[ $s == ii* ]]
+}
+lab_pg_server_present() {
+  lab_port_open "$LAB_PG_PORT" && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null
+}
+lab_mariadb_server_present() {
+  lab_port_open "$LAB_MY_PORT" || [[ -x /usr/sbin/mariadbd ]]
+}
+# prints the Debian packages the lab (and the browser tests) still need
+lab_missing_packages() {
+  local p missing=()
+  for p in amavisd-new spamassassin spamd spamc libdbd-pg-perl libdbd-mysql-perl swaks; do
+    lab_pkg_installed "$p" || missing+=("$p")
+  done
+  command -v psql >/dev/null && command -v pg_isready >/dev/null || missing+=(postgresql-client)
+  command -v mariadb >/dev/null || missing+=(mariadb-client)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v ss >/dev/null || missing+=(iproute2)
+  lab_pg_server_present || missing+=(postgresql)
+  lab_mariadb_server_present || missing+=(mariadb-server)
+  echo "${missing[*]}"
+}
+# apt-get install of whatever is missing. $1 = 1 to run `apt-get update` first.
+lab_apt_install() {
+  local do_update=${1:-1} missing created_policy=0 agent_before=0 rc=0 t
+  missing=$(lab_missing_packages)
+  if [[ -z $missing ]]; then
+    lab_log "apt: all packages present"
+    return 0
+  fi
+  t=$EPOCHREALTIME
+  export DEBIAN_FRONTEND=noninteractive
+  # keep maintainer scripts from starting amavis/spamd/mariadb/postgresql
+  # with their default configs (no systemd here; invoke-rc.d asks policy-rc.d)
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  if [[ -S /var/lib/spamassassin/sa-update-keys/S.gpg-agent ]]; then agent_before=1; fi
+  lab_log "apt: installing $missing"
+  # --no-install-recommends: amavisd-new -> altermime -> default-mta (exim4),
+  # spamassassin -> sa-compile (gcc). None of that is wanted.
+  # (no `trap` here: it would replace the caller's EXIT trap)
+  # (maintainer scripts are chatty: their output goes to a log)
+  mkdir -p "$LAB_STATE_DIR"
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  { [[ $do_update != 1 ]] || apt-get update -qq; } &&
+    apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 $missing \
+      >"$LAB_STATE_DIR/apt.log" 2>&1 ||
+    rc=$?
+  if [[ $created_policy == 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
+  if ((rc != 0)); then
+    tail -n 40 "$LAB_STATE_DIR/apt.log" >&2 || true
+    lab_die "apt-get failed (exit $rc), log: $LAB_STATE_DIR/apt.log"
+  fi
+  # spamassassin's postinst (sa-update key import) leaves a gpg-agent running;
+  # stop exactly that agent (by its homedir) if this install started it
+  if [[ $agent_before == 0 && -S /var/lib/spamassassin/sa-update-keys/S.gpg-agent ]] &&
+    command -v gpgconf >/dev/null; then
+    runuser -u debian-spamd -- gpgconf --homedir /var/lib/spamassassin/sa-update-keys --kill gpg-agent 2>/dev/null || true
+  fi
+  missing=$(lab_missing_packages)
+  [[ -z $missing ]] || lab_die "still missing after apt-get install: $missing"
+  lab_log "apt: done in $(lab_elapsed "$t") s"
+}
+
+# ---------------------------------------------------------------------------
+# database servers (started only when their port is not listening)
+# $1 = directory for a "started-by-lab" marker ('' = do not record)
+# ---------------------------------------------------------------------------
+lab_ensure_postgres() {
+  local marker_dir=${1:-} ver i
+  if lab_port_open "$LAB_PG_PORT"; then return 0; fi
+  ver=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -n | tail -1)
+  if [[ -z $ver ]]; then
+    ver=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -n | tail -1)
+    [[ -n $ver ]] || lab_die "no PostgreSQL installation found"
+  fi
+  if [[ ! -d /etc/postgresql/$ver/main ]]; then
+    lab_log "postgresql: creating cluster $ver/main"
+    pg_createcluster --port "$LAB_PG_PORT" "$ver" main >/dev/null
+  fi
+  # a cluster created while another server held 5432 gets 5433; we only get
+  # here when 5432 is free, so pin the cluster to it
+  if [[ $(pg_conftool -s "$ver" main show port 2>/dev/null || true) != "$LAB_PG_PORT" ]]; then
+    lab_log "postgresql: setting port $LAB_PG_PORT for cluster $ver/main"
+    pg_conftool "$ver" main set port "$LAB_PG_PORT"
+  fi
+  lab_log "postgresql: starting cluster $ver/main"
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+  if [[ -n $marker_dir ]]; then echo "$ver main" >"$marker_dir/started-postgresql"; fi
+  for ((i = 0; i < 300; i++)); do
+    pg_isready -q -h "$LAB_HOST" -p "$LAB_PG_PORT" && return 0
+    sleep 0.1
+  done
+  lab_die "postgresql not ready on $LAB_PG_PORT after 30 s"
+}
+lab_ensure_mariadb() {
+  local marker_dir=${1:-} pidfile i
+  if lab_port_open "$LAB_MY_PORT"; then return 0; fi
+  install -d -o mysql -g mysql -m 755 /run/mysqld
+  if [[ ! -d /var/lib/mysql/mysql ]]; then
+    lab_log "mariadb: initialising /var/lib/mysql"
+    mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+  fi
+  lab_log "mariadb: starting mariadbd"
+  if [[ -n $marker_dir ]]; then
+    pidfile=$marker_dir/started-mariadb.pid
+    start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$pidfile" \
+      --exec /usr/sbin/mariadbd -- --user=mysql
+  else
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+  fi
+  for ((i = 0; i < 300; i++)); do
+    if lab_port_open "$LAB_MY_PORT" && mariadb-admin -u root --connect-timeout=2 ping >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  lab_die "mariadb not ready on $LAB_MY_PORT after 30 s (see /var/log/mysql/error.log)"
+}

@@ -1,0 +1,322 @@
+#!/bin/bash
+# tests/amavis-lab/setup.sh - bring up the amavis lab for amavis-console's
+# integration tests: real amavisd-new with SQL quarantine on PostgreSQL and
+# on MariaDB, AM.PDP (TCP and unix socket), spamd, and an SMTP sink.
+# Debian 12, as root, no systemd needed. See README.md next to this file.
+#
+# Idempotent. Every run resets the amavis_lab databases, the sink directory
+# and spamd's per-user bayes, and restarts both amavisd instances (they hold
+# connections to the dropped databases). The sink and spamd keep running when
+# they are healthy and unchanged.
+#
+# Environment:
+#   STATE_DIR  state, pid files, logs, lab.env/lab.json (default /tmp/amavis-console-lab)
+#   SKIP_APT=1 never call apt-get (fail if something the lab needs is missing)
+#   LAB_NODE   Node >= 24 used for the sink (default <repo>/node_modules/.bin/node)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DDL_DIR=$ROOT/server/db/amavis-ddl # the project's committed amavis DDL (pg.sql, mysql.sql)
+export LAB_T0=$EPOCHREALTIME
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"
+
+STATE_DIR=$LAB_STATE_DIR
+SINK_DIR=$STATE_DIR/sink
+NODE=${LAB_NODE:-$ROOT/node_modules/.bin/node}
+PG_SFX=''
+MY_SFX='-my'
+
+[[ $EUID -eq 0 ]] || lab_die "run as root"
+[[ -s $DDL_DIR/pg.sql && -s $DDL_DIR/mysql.sql ]] || lab_die "schema files missing in $DDL_DIR"
+mkdir -p "$STATE_DIR"
+# lab.env is (re)written only once everything is ready
+rm -f "$STATE_DIR/lab.env" "$STATE_DIR/lab.json"
+
+show_tail() { # file... : print the end of log files after a failure
+  local f
+  for f in "$@"; do
+    [[ -s $f ]] || continue
+    echo "----- last lines of $f -----" >&2
+    tail -n 25 "$f" >&2
+  done
+}
+
+# ---------------------------------------------------------------------------
+# 1. packages
+# ---------------------------------------------------------------------------
+if [[ ${SKIP_APT:-0} == 1 ]]; then
+  missing=$(lab_missing_packages)
+  if [[ -n $missing ]]; then
+    # chromium is only for the browser tests, not for the lab itself
+    if [[ $missing == chromium ]]; then
+      lab_log "warning: chromium is not installed (SKIP_APT=1)"
+    else
+      lab_die "SKIP_APT=1 but these packages are missing: $missing"
+    fi
+  fi
+else
+  lab_apt_install 1
+fi
+[[ -x $NODE ]] || lab_die "no Node at $NODE (run npm ci first, or set LAB_NODE)"
+node_major=$("$NODE" -p 'process.versions.node.split(".")[0]')
+((node_major >= LAB_NODE_MIN_MAJOR)) || lab_die "$NODE is Node $node_major; the sink needs >= $LAB_NODE_MIN_MAJOR"
+
+# ---------------------------------------------------------------------------
+# 2. database servers (started only if their port is not listening)
+# ---------------------------------------------------------------------------
+lab_ensure_postgres "$STATE_DIR" &
+pg_start=$!
+lab_ensure_mariadb "$STATE_DIR" &
+my_start=$!
+wait "$pg_start" || lab_die "PostgreSQL is not available"
+wait "$my_start" || lab_die "MariaDB is not available"
+lab_log "databases listening (postgresql :$LAB_PG_PORT, mariadb :$LAB_MY_PORT)"
+
+# ---------------------------------------------------------------------------
+# 3. decide what to restart, and send SIGTERM to it now: amavisd (always, it
+#    holds sessions to the databases that are about to be dropped), the sink
+#    and spamd only when unhealthy or changed. They exit while step 4 runs.
+# ---------------------------------------------------------------------------
+PG_PIDFILE=$(lab_amavis_pidfile "$PG_SFX")
+MY_PIDFILE=$(lab_amavis_pidfile "$MY_SFX")
+SINK_PIDFILE=$STATE_DIR/sink.pid
+SPAMD_PIDFILE=$STATE_DIR/spamd.pid
+SPAMD_LOG=$STATE_DIR/spamd.log
+# -L: local tests only (no DNS); --allow-tell: `spamc -L` learning;
+# -x + virtual config dirs: per-user bayes in $LAB_SPAMD_VIRTUAL_DIR/<spamc -u user>
+spamd_args=(-d -L --allow-tell -x --virtual-config-dir="$LAB_SPAMD_VIRTUAL_DIR/%u"
+  -i "$LAB_HOST" -p "$LAB_SPAMD_PORT" -u debian-spamd -m 2 -r "$SPAMD_PIDFILE" -s "$SPAMD_LOG")
+# identity of a running sink/spamd: restart when its code, config or args changed
+sink_id="$(sha256sum "$HERE/smtp-sink.ts" | cut -d' ' -f1) $NODE $SINK_DIR $LAB_HOST:$LAB_SINK_PORT"
+spamd_id="$(sha256sum "$HERE/spamassassin-lab.cf" | cut -d' ' -f1) ${spamd_args[*]}"
+same_id() { [[ -f $1 && $(<"$1") == "$2" ]]; }
+
+keep_sink=0
+if lab_pidfile_alive "$SINK_PIDFILE" && lab_port_open "$LAB_SINK_PORT" &&
+  same_id "$STATE_DIR/sink.id" "$sink_id"; then
+  keep_sink=1
+fi
+keep_spamd=0
+# (spamd is also restarted when tests wrote per-user bayes data: a clean lab)
+if lab_pidfile_alive "$SPAMD_PIDFILE" && lab_port_open "$LAB_SPAMD_PORT" &&
+  same_id "$STATE_DIR/spamd.id" "$spamd_id" &&
+  [[ -z $(find "$LAB_SPAMD_VIRTUAL_DIR" -mindepth 1 -print -quit 2>/dev/null) ]]; then
+  keep_spamd=1
+fi
+to_stop=("$PG_PIDFILE" "$MY_PIDFILE")
+((keep_sink)) || to_stop+=("$SINK_PIDFILE")
+((keep_spamd)) || to_stop+=("$SPAMD_PIDFILE")
+stopping=()
+for f in "${to_stop[@]}"; do
+  if lab_pidfile_alive "$f"; then
+    stopping+=("$(basename "$f" .pid)")
+    lab_signal_pidfile "$f"
+  fi
+done
+
+# ---------------------------------------------------------------------------
+# 4. (re)create the amavis_lab databases and load the committed DDL
+# ---------------------------------------------------------------------------
+reset_postgres() {
+  (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d postgres) <<SQL
+SET client_min_messages = warning;
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$LAB_DB_USER') THEN
+    CREATE ROLE $LAB_DB_USER;
+  END IF;
+END \$\$;
+ALTER ROLE $LAB_DB_USER WITH LOGIN PASSWORD '$LAB_DB_PASS';
+DROP DATABASE IF EXISTS $LAB_DB_NAME WITH (FORCE);
+CREATE DATABASE $LAB_DB_NAME OWNER $LAB_DB_USER
+  TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8';
+SQL
+  # load as the amavis role so that it owns the tables and sequences
+  PGPASSWORD=$LAB_DB_PASS PGOPTIONS='-c client_min_messages=warning' \
+    psql -X -q -v ON_ERROR_STOP=1 -h "$LAB_HOST" -p "$LAB_PG_PORT" -U "$LAB_DB_USER" \
+    -d "$LAB_DB_NAME" -f "$DDL_DIR/pg.sql"
+}
+reset_mariadb() {
+  local id
+  # equivalent of PostgreSQL's DROP DATABASE ... WITH (FORCE)
+  for id in $(mariadb -u root -N -B -e \
+    "SELECT id FROM information_schema.processlist WHERE db = '$LAB_DB_NAME' AND id <> CONNECTION_ID()"); do
+    mariadb -u root -e "KILL CONNECTION $id" 2>/dev/null || true
+  done
+  mariadb -u root <<SQL
+SET SESSION lock_wait_timeout = 20;
+DROP DATABASE IF EXISTS $LAB_DB_NAME;
+CREATE DATABASE $LAB_DB_NAME CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;
+CREATE USER IF NOT EXISTS '$LAB_DB_USER'@'127.0.0.1' IDENTIFIED BY '$LAB_DB_PASS';
+CREATE USER IF NOT EXISTS '$LAB_DB_USER'@'localhost' IDENTIFIED BY '$LAB_DB_PASS';
+ALTER USER '$LAB_DB_USER'@'127.0.0.1' IDENTIFIED BY '$LAB_DB_PASS';
+ALTER USER '$LAB_DB_USER'@'localhost' IDENTIFIED BY '$LAB_DB_PASS';
+GRANT ALL PRIVILEGES ON $LAB_DB_NAME.* TO '$LAB_DB_USER'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON $LAB_DB_NAME.* TO '$LAB_DB_USER'@'localhost';
+SQL
+  MYSQL_PWD=$LAB_DB_PASS mariadb -h "$LAB_HOST" -P "$LAB_MY_PORT" -u "$LAB_DB_USER" "$LAB_DB_NAME" \
+    <"$DDL_DIR/mysql.sql"
+}
+reset_postgres >"$STATE_DIR/reset-pg.log" 2>&1 &
+pg_reset=$!
+reset_mariadb >"$STATE_DIR/reset-mariadb.log" 2>&1 &
+my_reset=$!
+wait "$pg_reset" || { show_tail "$STATE_DIR/reset-pg.log"; lab_die "PostgreSQL reset failed"; }
+wait "$my_reset" || { show_tail "$STATE_DIR/reset-mariadb.log"; lab_die "MariaDB reset failed"; }
+lab_log "databases $LAB_DB_NAME recreated, schema loaded (postgresql + mariadb)"
+
+# ---------------------------------------------------------------------------
+# 5. configuration and directories
+# ---------------------------------------------------------------------------
+install -m 644 "$HERE/amavisd-lab.conf" "$LAB_AMAVIS_CONF"
+install -m 644 "$HERE/spamassassin-lab.cf" "$LAB_SA_CF"
+# Debian's 05-domain_id runs `head -n 1 /etc/mailname` (noise if it is missing)
+[[ -s /etc/mailname ]] || echo example.test >/etc/mailname
+install -d -o amavis -g amavis -m 755 /var/run/amavis /var/log/amavis
+install -d -o amavis -g amavis -m 750 /var/lib/amavis/tmp \
+  "$(lab_amavis_dbhome "$PG_SFX")" "$(lab_amavis_dbhome "$MY_SFX")"
+install -d -o debian-spamd -g debian-spamd -m 755 "$LAB_SPAMD_VIRTUAL_DIR"
+mkdir -p "$SINK_DIR"
+find "$SINK_DIR" -mindepth 1 -delete
+
+# ---------------------------------------------------------------------------
+# 6. wait until the stopped daemons are gone; their ports must be free
+# ---------------------------------------------------------------------------
+for f in "${to_stop[@]}"; do
+  lab_wait_pidfile_gone "$f" 20
+done
+((keep_spamd)) || find "$LAB_SPAMD_VIRTUAL_DIR" -mindepth 1 -delete
+ports=("$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT")
+((keep_sink)) || ports+=("$LAB_SINK_PORT")
+((keep_spamd)) || ports+=("$LAB_SPAMD_PORT")
+for p in "${ports[@]}"; do
+  if lab_port_open "$p"; then
+    ss -ltnp "sport = :$p" >&2 || true
+    lab_die "port $p is taken by a process this lab did not start"
+  fi
+done
+lab_log "stopped: ${stopping[*]:-nothing was running}"
+
+# ---------------------------------------------------------------------------
+# 7. start: SMTP sink, spamd, amavisd x2 (they start concurrently)
+# ---------------------------------------------------------------------------
+if ((keep_sink)); then
+  lab_log "SMTP sink kept (pid $(<"$SINK_PIDFILE"))"
+else
+  nohup "$NODE" "$HERE/smtp-sink.ts" --host "$LAB_HOST" --port "$LAB_SINK_PORT" --dir "$SINK_DIR" \
+    >"$STATE_DIR/sink.log" 2>&1 </dev/null &
+  echo $! >"$SINK_PIDFILE"
+  echo "$sink_id" >"$STATE_DIR/sink.id"
+fi
+if ((keep_spamd)); then
+  lab_log "spamd kept (pid $(<"$SPAMD_PIDFILE"))"
+else
+  rm -f "$SPAMD_LOG"
+  # spamd daemonizes itself and writes its pid file (-r)
+  (cd / && spamd "${spamd_args[@]}") || { show_tail "$SPAMD_LOG"; lab_die "spamd failed to start"; }
+  echo "$spamd_id" >"$STATE_DIR/spamd.id"
+fi
+
+start_amavisd() { # name driver suffix smtp_port pdp_port
+  local name=$1 sfx=$3
+  rm -f "$(lab_amavis_log "$sfx")" "$(lab_amavis_socket "$sfx")"
+  (cd / && env AMAVIS_LAB_DRIVER="$2" AMAVIS_LAB_INSTANCE="${sfx#-}" \
+    AMAVIS_LAB_SMTP_PORT="$4" AMAVIS_LAB_PDP_PORT="$5" AMAVIS_LAB_SINK_PORT="$LAB_SINK_PORT" \
+    /usr/sbin/amavisd start) >"$STATE_DIR/amavisd-$name.start.log" 2>&1 || {
+    show_tail "$STATE_DIR/amavisd-$name.start.log" "$(lab_amavis_log "$sfx")"
+    lab_die "amavisd ($name) failed to start"
+  }
+}
+wait_amavisd() { # name suffix smtp_port pdp_port
+  local name=$1 sfx=$2
+  if ! lab_wait_log "$(lab_amavis_log "$sfx")" 'ready for work' 60; then
+    show_tail "$STATE_DIR/amavisd-$name.start.log" "$(lab_amavis_log "$sfx")"
+    lab_die "amavisd ($name) not ready after 60 s"
+  fi
+  lab_wait_port "$3" 10 "amavisd ($name) SMTP"
+  lab_wait_port "$4" 10 "amavisd ($name) AM.PDP"
+  [[ -S $(lab_amavis_socket "$sfx") ]] || lab_die "amavisd ($name): no socket $(lab_amavis_socket "$sfx")"
+  lab_log "amavisd ($name) ready (pid $(<"$(lab_amavis_pidfile "$sfx")")):" \
+    "SMTP :$3, AM.PDP :$4 + $(lab_amavis_socket "$sfx")"
+}
+# both at once: each `amavisd start` loads SpamAssassin before it daemonizes
+start_amavisd pg pg "$PG_SFX" "$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT" &
+pg_amavisd=$!
+start_amavisd my mysql "$MY_SFX" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT" &
+my_amavisd=$!
+wait "$pg_amavisd" || exit 1
+wait "$my_amavisd" || exit 1
+
+if ((!keep_sink)); then
+  lab_wait_port "$LAB_SINK_PORT" 20 "SMTP sink"
+  lab_log "SMTP sink up (pid $(<"$SINK_PIDFILE")) on :$LAB_SINK_PORT -> $SINK_DIR"
+fi
+if ((!keep_spamd)); then
+  lab_wait_port "$LAB_SPAMD_PORT" 60 spamd
+  lab_log "spamd up (pid $(<"$SPAMD_PIDFILE")) on :$LAB_SPAMD_PORT"
+fi
+wait_amavisd pg "$PG_SFX" "$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT"
+wait_amavisd my "$MY_SFX" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT"
+
+# ---------------------------------------------------------------------------
+# 8. final health check and lab.env / lab.json for the tests
+# ---------------------------------------------------------------------------
+for f in "$SINK_PIDFILE" "$SPAMD_PIDFILE" "$PG_PIDFILE" "$MY_PIDFILE"; do
+  lab_pidfile_alive "$f" || lab_die "process of $f is not running"
+done
+
+pg_url="postgres://$LAB_DB_USER:$LAB_DB_PASS@$LAB_HOST:$LAB_PG_PORT/$LAB_DB_NAME"
+my_url="mysql://$LAB_DB_USER:$LAB_DB_PASS@$LAB_HOST:$LAB_MY_PORT/$LAB_DB_NAME"
+vars=(
+  AMAVIS_LAB_STATE_DIR "$STATE_DIR"
+  AMAVIS_LAB_PG_URL "$pg_url"
+  AMAVIS_LAB_MYSQL_URL "$my_url"
+  AMAVIS_LAB_PG_SMTP "$LAB_HOST:$LAB_PG_SMTP_PORT"
+  AMAVIS_LAB_MY_SMTP "$LAB_HOST:$LAB_MY_SMTP_PORT"
+  AMAVIS_LAB_PG_PDP "$LAB_HOST:$LAB_PG_PDP_PORT"
+  AMAVIS_LAB_MY_PDP "$LAB_HOST:$LAB_MY_PDP_PORT"
+  AMAVIS_LAB_PG_PDP_SOCKET "$(lab_amavis_socket "$PG_SFX")"
+  AMAVIS_LAB_MY_PDP_SOCKET "$(lab_amavis_socket "$MY_SFX")"
+  AMAVIS_LAB_PG_LOG "$(lab_amavis_log "$PG_SFX")"
+  AMAVIS_LAB_MY_LOG "$(lab_amavis_log "$MY_SFX")"
+  AMAVIS_LAB_SINK "$LAB_HOST:$LAB_SINK_PORT"
+  AMAVIS_LAB_SINK_DIR "$SINK_DIR"
+  AMAVIS_LAB_SPAMD "$LAB_HOST:$LAB_SPAMD_PORT"
+  AMAVIS_LAB_SPAMD_VIRTUAL_DIR "$LAB_SPAMD_VIRTUAL_DIR"
+  AMAVIS_LAB_HOSTNAME "$LAB_AMAVIS_HOSTNAME"
+  AMAVIS_LAB_LOCAL_DOMAIN example.test
+  AMAVIS_LAB_CHROMIUM "$(command -v chromium || true)"
+  AMAVIS_LAB_READY_AT "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+)
+env_quote() { # value -> shell word
+  if [[ $1 =~ ^[A-Za-z0-9_./:@%+,=-]*$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+json_quote() { # value -> JSON string
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '"%s"' "$s"
+}
+{
+  echo "# amavis lab for amavis-console tests; written by tests/amavis-lab/setup.sh"
+  for ((i = 0; i < ${#vars[@]}; i += 2)); do
+    printf 'export %s=%s\n' "${vars[i]}" "$(env_quote "${vars[i + 1]}")"
+  done
+} >"$STATE_DIR/lab.env.tmp"
+{
+  printf '{\n'
+  for ((i = 0; i < ${#vars[@]}; i += 2)); do
+    sep=,
+    ((i + 2 < ${#vars[@]})) || sep=''
+    printf '  "%s": %s%s\n' "${vars[i]}" "$(json_quote "${vars[i + 1]}")" "$sep"
+  done
+  printf '}\n'
+} >"$STATE_DIR/lab.json.tmp"
+mv "$STATE_DIR/lab.json.tmp" "$STATE_DIR/lab.json"
+mv "$STATE_DIR/lab.env.tmp" "$STATE_DIR/lab.env"
+lab_log "wrote $STATE_DIR/lab.env and lab.json"
+echo "amavis lab ready in $(lab_elapsed) s"

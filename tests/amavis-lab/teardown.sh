@@ -1,0 +1,49 @@
+#!/bin/bash
+# tests/amavis-lab/teardown.sh - stop what setup.sh started, each daemon by
+# its PID file (never by process name): both amavisd instances, spamd and the
+# SMTP sink. PostgreSQL and MariaDB keep running unless setup.sh started them.
+# Packages, configuration and the amavis_lab databases stay in place.
+#
+# Environment: STATE_DIR (default /tmp/amavis-console-lab), as for setup.sh.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export LAB_T0=$EPOCHREALTIME
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"
+STATE_DIR=$LAB_STATE_DIR
+
+[[ $EUID -eq 0 ]] || lab_die "run as root"
+
+# the tests must not find a lab.env of a lab that is going away
+rm -f "$STATE_DIR/lab.env" "$STATE_DIR/lab.json"
+
+pidfiles=(
+  "$(lab_amavis_pidfile '')"    # amavisd "pg" master (its children exit with it)
+  "$(lab_amavis_pidfile '-my')" # amavisd "my" master
+  "$STATE_DIR/spamd.pid"        # spamd parent (its children exit with it)
+  "$STATE_DIR/sink.pid"         # SMTP sink
+)
+# signal all first, then wait: amavisd needs 1-2 s to exit on SIGTERM
+for f in "${pidfiles[@]}"; do
+  if lab_pidfile_alive "$f"; then
+    lab_log "stopping pid $(<"$f") ($f)"
+    lab_signal_pidfile "$f"
+  fi
+done
+for f in "${pidfiles[@]}"; do
+  lab_wait_pidfile_gone "$f" 20
+done
+rm -f "$STATE_DIR/sink.id" "$STATE_DIR/spamd.id"
+
+if [[ -s $STATE_DIR/started-postgresql ]]; then
+  read -r pg_ver pg_cluster <"$STATE_DIR/started-postgresql"
+  lab_log "stopping postgresql $pg_ver/$pg_cluster (setup.sh started it)"
+  pg_ctlcluster --skip-systemctl-redirect "$pg_ver" "$pg_cluster" stop || true
+  rm -f "$STATE_DIR/started-postgresql"
+fi
+if [[ -s $STATE_DIR/started-mariadb.pid ]]; then
+  lab_log "stopping mariadb pid $(<"$STATE_DIR/started-mariadb.pid") (setup.sh started it)"
+  lab_stop_pidfile "$STATE_DIR/started-mariadb.pid" 60
+fi
+lab_log "amavis lab stopped"

@@ -21,17 +21,45 @@ LAB_PG_SMTP_PORT=10024
 LAB_PG_PDP_PORT=9998
 LAB_MY_SMTP_PORT=10124
 LAB_MY_PDP_PORT=9997
+LAB_IMAP_PORT=10143 # the lab's own Dovecot (IMAP, no TLS), see dovecot-lab.conf
 LAB_AMAVIS_CONF=/etc/amavis/conf.d/60-amavis-console-lab   # no dot: run-parts skips dotted names
 LAB_SA_CF=/etc/spamassassin/60-amavis-console-lab.cf
 LAB_AMAVIS_HOSTNAME=amavis-lab.example.test
 LAB_SPAMD_VIRTUAL_DIR=/var/lib/spamassassin/amavis-lab-virtual
 LAB_NODE_MIN_MAJOR=24
+# the lab Dovecot's users: name password name password ... (no ':' anywhere)
+LAB_IMAP_USERS=(
+  user1@example.test 'imap-secret-1'
+  user2@example.test 'imap-secret-2'
+  user3@example.test 'pässwörd with spaces'
+)
+LAB_DOVECOT_DIR=$LAB_STATE_DIR/dovecot           # config, users, base_dir (run/), log, maildirs
+LAB_DOVECOT_PIDFILE=$LAB_DOVECOT_DIR/run/master.pid # written by Dovecot itself (base_dir/master.pid)
 
 # per-instance paths; $1 = instance suffix ('' or '-my'); must match amavisd-lab.conf
 lab_amavis_pidfile() { echo "/var/run/amavis/amavisd-lab$1.pid"; }
 lab_amavis_socket()  { echo "/var/lib/amavis/amavisd-lab$1.sock"; }
 lab_amavis_log()     { echo "/var/log/amavis/amavis-lab$1.log"; }
 lab_amavis_dbhome()  { echo "/var/lib/amavis/db-lab$1"; }
+
+# Dovecot passwd-file lines for LAB_IMAP_USERS
+lab_imap_passwd_file() {
+  local i
+  for ((i = 0; i < ${#LAB_IMAP_USERS[@]}; i += 2)); do
+    printf '%s:{PLAIN}%s\n' "${LAB_IMAP_USERS[i]}" "${LAB_IMAP_USERS[i + 1]}"
+  done
+}
+# LAB_IMAP_USERS as JSON: [{"username": "...", "password": "..."}, ...]
+lab_imap_users_json() {
+  local i sep='' u p
+  printf '['
+  for ((i = 0; i < ${#LAB_IMAP_USERS[@]}; i += 2)); do
+    u=${LAB_IMAP_USERS[i]//\\/\\\\} p=${LAB_IMAP_USERS[i + 1]//\\/\\\\}
+    printf '%s{"username": "%s", "password": "%s"}' "$sep" "${u//\"/\\\"}" "${p//\"/\\\"}"
+    sep=', '
+  done
+  printf ']'
+}
 
 # ---------------------------------------------------------------------------
 # logging / timing
@@ -122,7 +150,7 @@ lab_mariadb_server_present() {
 # prints the Debian packages the lab (and the browser tests) still need
 lab_missing_packages() {
   local p missing=()
-  for p in amavisd-new spamassassin spamd spamc libdbd-pg-perl libdbd-mysql-perl swaks; do
+  for p in amavisd-new spamassassin spamd spamc libdbd-pg-perl libdbd-mysql-perl swaks dovecot-imapd; do
     lab_pkg_installed "$p" || missing+=("$p")
   done
   command -v psql >/dev/null && command -v pg_isready >/dev/null || missing+=(postgresql-client)
@@ -143,7 +171,7 @@ lab_apt_install() {
   fi
   t=$EPOCHREALTIME
   export DEBIAN_FRONTEND=noninteractive
-  # keep maintainer scripts from starting amavis/spamd/mariadb/postgresql
+  # keep maintainer scripts from starting amavis/spamd/mariadb/postgresql/dovecot
   # with their default configs (no systemd here; invoke-rc.d asks policy-rc.d)
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d

@@ -1,13 +1,14 @@
 #!/bin/bash
 # tests/amavis-lab/setup.sh - bring up the amavis lab for amavis-console's
 # integration tests: real amavisd-new with SQL quarantine on PostgreSQL and
-# on MariaDB, AM.PDP (TCP and unix socket), spamd, and an SMTP sink.
+# on MariaDB, AM.PDP (TCP and unix socket), spamd, an SMTP sink, and a Dovecot
+# (IMAP) with test users for the console's IMAP login.
 # Debian 12, as root, no systemd needed. See README.md next to this file.
 #
 # Idempotent. Every run resets the amavis_lab databases, the sink directory
 # and spamd's per-user bayes, and restarts both amavisd instances (they hold
-# connections to the dropped databases). The sink and spamd keep running when
-# they are healthy and unchanged.
+# connections to the dropped databases). The sink, spamd and Dovecot keep
+# running when they are healthy and unchanged.
 #
 # Environment:
 #   STATE_DIR  state, pid files, logs, lab.env/lab.json (default /tmp/amavis-console-lab)
@@ -76,8 +77,8 @@ lab_log "databases listening (postgresql :$LAB_PG_PORT, mariadb :$LAB_MY_PORT)"
 
 # ---------------------------------------------------------------------------
 # 3. decide what to restart, and send SIGTERM to it now: amavisd (always, it
-#    holds sessions to the databases that are about to be dropped), the sink
-#    and spamd only when unhealthy or changed. They exit while step 4 runs.
+#    holds sessions to the databases that are about to be dropped), the sink,
+#    spamd and Dovecot only when unhealthy or changed. They exit while step 4 runs.
 # ---------------------------------------------------------------------------
 PG_PIDFILE=$(lab_amavis_pidfile "$PG_SFX")
 MY_PIDFILE=$(lab_amavis_pidfile "$MY_SFX")
@@ -91,6 +92,16 @@ spamd_args=(-d -L --allow-tell -x --virtual-config-dir="$LAB_SPAMD_VIRTUAL_DIR/%
 # identity of a running sink/spamd: restart when its code, config or args changed
 sink_id="$(sha256sum "$HERE/smtp-sink.ts" | cut -d' ' -f1) $NODE $SINK_DIR $LAB_HOST:$LAB_SINK_PORT"
 spamd_id="$(sha256sum "$HERE/spamassassin-lab.cf" | cut -d' ' -f1) ${spamd_args[*]}"
+# Dovecot: its config is dovecot-lab.conf with the lab's paths and port filled in
+DOVECOT_DIR=$LAB_DOVECOT_DIR
+DOVECOT_PIDFILE=$LAB_DOVECOT_PIDFILE
+[[ $DOVECOT_DIR != *[[:space:]]* ]] || lab_die "STATE_DIR must not contain white space (Dovecot config)"
+dovecot_conf=$(<"$HERE/dovecot-lab.conf")
+dovecot_conf=${dovecot_conf//@LAB_DOVECOT_DIR@/"$DOVECOT_DIR"}
+dovecot_conf=${dovecot_conf//@LAB_HOST@/"$LAB_HOST"}
+dovecot_conf=${dovecot_conf//@LAB_IMAP_PORT@/"$LAB_IMAP_PORT"}
+dovecot_users=$(lab_imap_passwd_file)
+dovecot_id=$(printf '%s\n%s\n' "$dovecot_conf" "$dovecot_users" | sha256sum | cut -d' ' -f1)
 same_id() { [[ -f $1 && $(<"$1") == "$2" ]]; }
 
 keep_sink=0
@@ -105,13 +116,19 @@ if lab_pidfile_alive "$SPAMD_PIDFILE" && lab_port_open "$LAB_SPAMD_PORT" &&
   [[ -z $(find "$LAB_SPAMD_VIRTUAL_DIR" -mindepth 1 -print -quit 2>/dev/null) ]]; then
   keep_spamd=1
 fi
+keep_dovecot=0
+if lab_pidfile_alive "$DOVECOT_PIDFILE" && lab_port_open "$LAB_IMAP_PORT" &&
+  same_id "$STATE_DIR/dovecot.id" "$dovecot_id"; then
+  keep_dovecot=1
+fi
 to_stop=("$PG_PIDFILE" "$MY_PIDFILE")
 ((keep_sink)) || to_stop+=("$SINK_PIDFILE")
 ((keep_spamd)) || to_stop+=("$SPAMD_PIDFILE")
+((keep_dovecot)) || to_stop+=("$DOVECOT_PIDFILE")
 stopping=()
 for f in "${to_stop[@]}"; do
   if lab_pidfile_alive "$f"; then
-    stopping+=("$(basename "$f" .pid)")
+    if [[ $f == "$DOVECOT_PIDFILE" ]]; then stopping+=(dovecot); else stopping+=("$(basename "$f" .pid)"); fi
     lab_signal_pidfile "$f"
   fi
 done
@@ -190,6 +207,7 @@ done
 ports=("$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT")
 ((keep_sink)) || ports+=("$LAB_SINK_PORT")
 ((keep_spamd)) || ports+=("$LAB_SPAMD_PORT")
+((keep_dovecot)) || ports+=("$LAB_IMAP_PORT")
 for p in "${ports[@]}"; do
   if lab_port_open "$p"; then
     ss -ltnp "sport = :$p" >&2 || true
@@ -199,7 +217,7 @@ done
 lab_log "stopped: ${stopping[*]:-nothing was running}"
 
 # ---------------------------------------------------------------------------
-# 7. start: SMTP sink, spamd, amavisd x2 (they start concurrently)
+# 7. start: SMTP sink, spamd, Dovecot, amavisd x2 (they start concurrently)
 # ---------------------------------------------------------------------------
 if ((keep_sink)); then
   lab_log "SMTP sink kept (pid $(<"$SINK_PIDFILE"))"
@@ -216,6 +234,23 @@ else
   # spamd daemonizes itself and writes its pid file (-r)
   (cd / && spamd "${spamd_args[@]}") || { show_tail "$SPAMD_LOG"; lab_die "spamd failed to start"; }
   echo "$spamd_id" >"$STATE_DIR/spamd.id"
+fi
+if ((keep_dovecot)); then
+  lab_log "dovecot kept (pid $(<"$DOVECOT_PIDFILE"))"
+else
+  # a fresh base_dir (no stale sockets) and fresh maildirs on every start
+  rm -rf "$DOVECOT_DIR"
+  install -d -m 755 "$DOVECOT_DIR"
+  install -d -o nobody -g nogroup -m 700 "$DOVECOT_DIR/mail"
+  printf '%s\n' "$dovecot_conf" >"$DOVECOT_DIR/dovecot.conf"
+  install -m 640 -g dovecot /dev/null "$DOVECOT_DIR/users"
+  printf '%s\n' "$dovecot_users" >"$DOVECOT_DIR/users"
+  # daemonizes itself; the pid file is base_dir/master.pid
+  (cd / && dovecot -c "$DOVECOT_DIR/dovecot.conf") >"$DOVECOT_DIR/start.log" 2>&1 || {
+    show_tail "$DOVECOT_DIR/start.log" "$DOVECOT_DIR/dovecot.log"
+    lab_die "dovecot failed to start"
+  }
+  echo "$dovecot_id" >"$STATE_DIR/dovecot.id"
 fi
 
 start_amavisd() { # name driver suffix smtp_port pdp_port
@@ -256,13 +291,17 @@ if ((!keep_spamd)); then
   lab_wait_port "$LAB_SPAMD_PORT" 60 spamd
   lab_log "spamd up (pid $(<"$SPAMD_PIDFILE")) on :$LAB_SPAMD_PORT"
 fi
+if ((!keep_dovecot)); then
+  lab_wait_port "$LAB_IMAP_PORT" 10 dovecot
+  lab_log "dovecot up (pid $(<"$DOVECOT_PIDFILE")) on :$LAB_IMAP_PORT, $((${#LAB_IMAP_USERS[@]} / 2)) users"
+fi
 wait_amavisd pg "$PG_SFX" "$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT"
 wait_amavisd my "$MY_SFX" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT"
 
 # ---------------------------------------------------------------------------
 # 8. final health check and lab.env / lab.json for the tests
 # ---------------------------------------------------------------------------
-for f in "$SINK_PIDFILE" "$SPAMD_PIDFILE" "$PG_PIDFILE" "$MY_PIDFILE"; do
+for f in "$SINK_PIDFILE" "$SPAMD_PIDFILE" "$DOVECOT_PIDFILE" "$PG_PIDFILE" "$MY_PIDFILE"; do
   lab_pidfile_alive "$f" || lab_die "process of $f is not running"
 done
 
@@ -286,6 +325,9 @@ vars=(
   AMAVIS_LAB_SPAMD_VIRTUAL_DIR "$LAB_SPAMD_VIRTUAL_DIR"
   AMAVIS_LAB_HOSTNAME "$LAB_AMAVIS_HOSTNAME"
   AMAVIS_LAB_LOCAL_DOMAIN example.test
+  AMAVIS_LAB_IMAP_URL "imap://$LAB_HOST:$LAB_IMAP_PORT"
+  AMAVIS_LAB_IMAP_USERS "$(lab_imap_users_json)"
+  AMAVIS_LAB_IMAP_LOG "$DOVECOT_DIR/dovecot.log"
   AMAVIS_LAB_CHROMIUM "$(command -v chromium || true)"
   AMAVIS_LAB_READY_AT "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 )

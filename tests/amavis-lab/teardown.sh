@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/amavis-lab/teardown.sh - stop what setup.sh started, each daemon by
-# its PID file (never by process name): both amavisd instances, spamd and the
-# SMTP sink. PostgreSQL and MariaDB keep running unless setup.sh started them.
+# its PID file (never by process name): both amavisd instances, spamd, the
+# SMTP sink and Dovecot. PostgreSQL and MariaDB keep running unless setup.sh started them.
 # Packages, configuration and the amavis_lab databases stay in place.
 #
 # Environment: STATE_DIR (default /tmp/amavis-console-lab), as for setup.sh.
@@ -23,6 +23,7 @@ pidfiles=(
   "$(lab_amavis_pidfile '-my')" # amavisd "my" master
   "$STATE_DIR/spamd.pid"        # spamd parent (its children exit with it)
   "$STATE_DIR/sink.pid"         # SMTP sink
+  "$LAB_DOVECOT_PIDFILE"        # Dovecot master (its children exit with it)
 )
 # signal all first, then wait: amavisd needs 1-2 s to exit on SIGTERM
 for f in "${pidfiles[@]}"; do
@@ -34,7 +35,7 @@ done
 for f in "${pidfiles[@]}"; do
   lab_wait_pidfile_gone "$f" 20
 done
-rm -f "$STATE_DIR/sink.id" "$STATE_DIR/spamd.id"
+rm -f "$STATE_DIR/sink.id" "$STATE_DIR/spamd.id" "$STATE_DIR/dovecot.id"
 
 if [[ -s $STATE_DIR/started-postgresql ]]; then
   read -r pg_ver pg_cluster <"$STATE_DIR/started-postgresql"

@@ -55,6 +55,12 @@ const probes = {
     const [myHost, myPort] = lab.AMAVIS_LAB_MY_SMTP.split(':');
     return (await portOpen(pgHost ?? '', Number(pgPort))) && (await portOpen(myHost ?? '', Number(myPort)));
   },
+  imap: async () => {
+    const url = readLabEnv()?.AMAVIS_LAB_IMAP_URL;
+    if (!url) return false;
+    const [host, port] = hostPort(url, url.startsWith('imaps:') ? 993 : 143);
+    return portOpen(host.replace(/^\[(.*)\]$/, '$1'), port);
+  },
 };
 
 export type Service = keyof typeof probes;
@@ -64,6 +70,7 @@ const hints: Record<Service, string> = {
   postgresql: `PostgreSQL at ${PG_ADMIN_URL}`,
   mariadb: `MariaDB at ${MYSQL_ADMIN_URL}`,
   amavisd: 'the amavisd lab (run: bash tests/amavis-lab/setup.sh)',
+  imap: "the amavis lab's Dovecot (AMAVIS_LAB_IMAP_URL; run: bash tests/amavis-lab/setup.sh)",
 };
 
 /**

@@ -105,7 +105,14 @@ async function main() {
   const seedMs = Math.round(performance.now() - seedStart);
   await connection.close();
 
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    DEMO_DATA: 'false',
+    ADMIN_EMAIL: 'bench@console.test',
+    ADMIN_PASSWORD: 'bench-password-1',
+  };
   if (temp) env.AMAVIS_DATABASE_URL = temp.url;
   if (dataDir) env.DATA_DIR = dataDir;
   const server = spawn(process.execPath, [new URL('../server/main.ts', import.meta.url).pathname], {
@@ -122,10 +129,22 @@ async function main() {
     server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
 
+  // A superadmin's session: the listing cases measure the unrestricted (largest) view.
+  const login = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation($input: LogInInput!) { logIn(input: $input) { __typename } }',
+      variables: { input: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } },
+    }),
+  });
+  const cookie = login.headers.getSetCookie()[0]?.split(';')[0];
+  if (!cookie) throw new Error(`bench login failed: ${await login.text()}`);
+
   const graphql = async (query: string, variables: Record<string, unknown> = {}) => {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', cookie },
       body: JSON.stringify({ query, variables }),
     });
     const body = (await response.json()) as { data?: unknown; errors?: unknown[] };

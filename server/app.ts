@@ -3,12 +3,14 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga } from 'graphql-yoga';
+import { createYoga, type Plugin } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { createThrottles } from './access/throttle.ts';
 import type { Config } from './config.ts';
 import type { Stores } from './db/stores.ts';
-import type { Context } from './graphql/context.ts';
+import { type Context, createContextFactory, type InitialContext } from './graphql/context.ts';
 import { maskError } from './graphql/errors.ts';
 import { checkHealth } from './health.ts';
 import type { Logger } from './log.ts';
@@ -49,15 +51,62 @@ async function loadWebHandler(log: Logger): Promise<NodeHandler> {
   };
 }
 
+const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
+
+/**
+ * Cross-site request forgery: a browser sends our SameSite=Lax cookie with top-level GETs and with
+ * "simple" cross-site POSTs (form encodings). GraphQL therefore takes only POSTs with a JSON body,
+ * which another site cannot send without a CORS preflight that we never grant.
+ */
+const jsonPostsOnly: Plugin = {
+  onRequest({ request, url, endResponse, fetchAPI }) {
+    if (url.pathname !== GRAPHQL_PATH) return;
+    const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (request.method === 'POST' && JSON_TYPES.includes(type)) return;
+    const error = request.method === 'POST' ? 'send the request as application/json' : 'use POST';
+    endResponse(
+      new fetchAPI.Response(
+        JSON.stringify({ errors: [{ message: error, extensions: { code: 'BAD_REQUEST' } }] }),
+        {
+          status: request.method === 'POST' ? 415 : 405,
+          headers: { 'content-type': 'application/json', allow: 'POST' },
+        },
+      ),
+    );
+  },
+};
+
+/** Adds the Set-Cookie headers that resolvers asked for (login, logout). */
+const responseCookies: Plugin<InitialContext> = {
+  onResponse({ response, serverContext }) {
+    for (const cookie of (serverContext as InitialContext | undefined)?.responseCookies ?? []) {
+      response.headers.append('set-cookie', cookie);
+    }
+  },
+};
+
 export async function createApp({ config, stores, log }: AppOptions): Promise<App> {
-  const yoga = createYoga<Record<string, unknown>, Context>({
+  const throttles = createThrottles();
+  const yoga = createYoga<InitialContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     // GraphiQL loads its assets from a CDN; the console serves nothing remote.
     graphiql: false,
     landingPage: false,
     maskedErrors: { maskError },
-    context: (): Context => ({ config, stores, log }),
+    context: createContextFactory({ config, stores, log, throttles }),
+    plugins: [
+      jsonPostsOnly,
+      responseCookies,
+      // Depth, cost, alias and token limits: a query can't ask for more than a page's worth of work.
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12 },
+        costLimit: { maxCost: 50_000 },
+        maxAliases: { n: 20 },
+        maxDirectives: { n: 20 },
+        maxTokens: { n: 2000 },
+      }),
+    ],
     logging: {
       debug: (...args) => log.debug({ args }, 'graphql'),
       info: (...args) => log.info({ args }, 'graphql'),
@@ -81,7 +130,7 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
       return;
     }
     if (path === GRAPHQL_PATH) {
-      void yoga.handle(req, res);
+      void yoga.handle(req, res, { responseCookies: [] });
       return;
     }
     web(req, res, () => {
@@ -107,6 +156,8 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
       onSubscribe: async (ctx, _id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
+          // a getter on graphql-ws's context, which the spread above does not copy
+          connectionParams: ctx.connectionParams,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
@@ -160,5 +211,10 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
     clearTimeout(timer);
   };
 
-  return { server, fetch: (url, init) => yoga.fetch(url, init ?? {}), listen, close };
+  return {
+    server,
+    fetch: (url, init) => yoga.fetch(url, init ?? {}, { responseCookies: [] }),
+    listen,
+    close,
+  };
 }

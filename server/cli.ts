@@ -1,10 +1,37 @@
 // Operator commands: `node server/cli.ts <command>` (npm scripts wrap them; see README.md).
+
+import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
 import { createAmavisTables } from './db/amavis-tables.ts';
 import { openDatabase } from './db/database.ts';
+import { openStores } from './db/stores.ts';
+import { createSuperadmin } from './features/auth/auth.service.ts';
+import { InputError } from './input-error.ts';
+import { createLogger } from './log.ts';
 import { StartupError } from './startup-error.ts';
 
 const commands: Record<string, { help: string; run: () => Promise<string> }> = {
+  'create-superadmin': {
+    help: 'Creates a superadmin: --email ADDRESS, password from the ADMIN_PASSWORD environment variable.',
+    run: async () => {
+      const { values } = parseArgs({ args: process.argv.slice(3), options: { email: { type: 'string' } } });
+      const password = process.env.ADMIN_PASSWORD;
+      if (!values.email || !password)
+        throw new InputError('pass --email and set ADMIN_PASSWORD (never on the command line)');
+      const config = loadConfig({ ...process.env, ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined });
+      const stores = await openStores(config, createLogger('warn'));
+      try {
+        await createSuperadmin(
+          stores.console,
+          { email: values.email, password },
+          { onlyIfNoAccounts: false },
+        );
+        return `created the superadmin ${values.email.trim().toLowerCase()}`;
+      } finally {
+        await stores.close();
+      }
+    },
+  },
   'create-amavis-tables': {
     help: "Creates amavisd's tables (as its README.sql-pg / README.sql-mysql does) in AMAVIS_DATABASE_URL.",
     run: async () => {
@@ -36,7 +63,10 @@ command
   .run()
   .then((message) => process.stdout.write(`${message}\n`))
   .catch((error: unknown) => {
-    const known = error instanceof StartupError || (error instanceof Error && error.name === 'ConfigError');
+    const known =
+      error instanceof StartupError ||
+      error instanceof InputError ||
+      (error instanceof Error && error.name === 'ConfigError');
     process.stderr.write(`amavis-console: ${name}: ${known ? (error as Error).message : String(error)}\n`);
     process.exit(1);
   });

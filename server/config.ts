@@ -1,6 +1,7 @@
 // Every environment variable the console reads, parsed once. README.md documents each one.
 import path from 'node:path';
 import { z } from 'zod';
+import { parseImapUrl } from './access/imap-auth.ts';
 
 const DATABASE_SCHEMES = ['postgres:', 'postgresql:', 'mysql:', 'mariadb:'] as const;
 
@@ -20,6 +21,14 @@ export interface Config {
   demoData: boolean;
   logLevel: string;
   shutdownTimeoutMs: number;
+  /** How long a login lasts. */
+  sessionTtlMs: number;
+  /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
+  trustProxy: boolean;
+  /** Check passwords against this IMAP server (imap:// or imaps://). */
+  imapUrl: string | null;
+  /** Create this superadmin at start when no account exists. */
+  admin: { email: string; password: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +76,15 @@ const envSchema = z.object({
   DEMO_DATA: booleanFlag.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(12),
+  TRUST_PROXY: booleanFlag.default(false),
+  IMAP_URL: z.string().optional(),
+  ADMIN_EMAIL: z.string().optional(),
+  ADMIN_PASSWORD: z.string().optional(),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -84,6 +102,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ? parseDatabaseUrl('AMAVIS_DATABASE_URL', e.AMAVIS_DATABASE_URL)
     : embedded;
   const consoleDatabase = e.DATABASE_URL ? parseDatabaseUrl('DATABASE_URL', e.DATABASE_URL) : amavisDatabase;
+  if (Boolean(e.ADMIN_EMAIL) !== Boolean(e.ADMIN_PASSWORD)) {
+    throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD go together: set both or neither');
+  }
+  if (e.IMAP_URL) {
+    try {
+      parseImapUrl(e.IMAP_URL);
+    } catch (error) {
+      throw new ConfigError(`IMAP_URL: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -93,5 +121,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoData: e.DEMO_DATA,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    trustProxy: e.TRUST_PROXY,
+    imapUrl: e.IMAP_URL ?? null,
+    admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : null,
   };
 }

@@ -2,7 +2,9 @@
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { openStores } from './db/stores.ts';
+import { seedDemoAccounts } from './demo/demo-accounts.ts';
 import { seedDemoData } from './demo/demo-data.ts';
+import { createSuperadmin } from './features/auth/auth.service.ts';
 import { createLogger } from './log.ts';
 import { StartupError } from './startup-error.ts';
 import { VERSION } from './version.ts';
@@ -20,6 +22,17 @@ async function main(): Promise<void> {
     if (stores.amavisCreated && config.demoData) {
       const summary = await seedDemoData(stores.amavis);
       log.info(summary, 'loaded the demo quarantine into the embedded database');
+      const logins = await seedDemoAccounts(stores.console);
+      process.stdout.write(
+        `\nDemo logins (public demo passwords, see README.md):\n${logins
+          .map((l) => `  ${l.email.padEnd(24)} ${l.password.padEnd(26)} ${l.role}: ${l.sees}`)
+          .join('\n')}\n\n`,
+      );
+    }
+    if (config.admin) {
+      const created = await createSuperadmin(stores.console, config.admin, { onlyIfNoAccounts: true });
+      if (created === 'created')
+        log.info({ email: config.admin.email }, 'created the first superadmin from ADMIN_EMAIL');
     }
     const app = await createApp({ config, stores, log });
     const address = await app.listen(config.port, config.host);

@@ -1,6 +1,11 @@
 // Assembles the schema: imports every feature's GraphQL file, then builds. Nothing else lives here.
 import { builder } from './graphql/builder.ts';
 import './graphql/scalars.ts';
+import './graphql/error-types.ts';
+import './features/accounts/accounts.graphql.ts';
+import './features/audit/audit.graphql.ts';
+import './features/auth/auth.graphql.ts';
 import './features/quarantine/quarantine.graphql.ts';
+import './features/settings/settings.graphql.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -17,19 +17,52 @@ import {
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
 export const accountsTable = pgTable('console_accounts', {
   id: serial('id').primaryKey(),
+  /** The login name: normalised, lowercase. */
   email: varchar('email', { length: 320 }).notNull().unique('console_accounts_email_key'),
   displayName: varchar('display_name', { length: 255 }).notNull().default(''),
+  /** 'superadmin' | 'domainadmin' | 'user' */
   role: varchar('role', { length: 16 }).notNull(),
+  /** argon2id; null for accounts that only log in through IMAP. */
   passwordHash: varchar('password_hash', { length: 255 }),
+  /** 'local' | 'imap' */
+  authSource: varchar('auth_source', { length: 16 }).notNull().default('local'),
   disabled: boolean('disabled').notNull().default(false),
   createdAt: createdAt(),
+  lastLoginAt: at('last_login_at'),
 });
+
+/** The mail addresses an account owns: its primary address and aliases (whose quarantine it sees). */
+export const accountAddressesTable = pgTable(
+  'console_account_addresses',
+  {
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accountsTable.id, { onDelete: 'cascade' }),
+    address: varchar('address', { length: 320 }).notNull(),
+    isPrimary: boolean('is_primary').notNull().default(false),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.address] }),
+    index('console_account_addresses_address_idx').on(t.address),
+  ],
+);
 
 export const domainsTable = pgTable('console_domains', {
   id: serial('id').primaryKey(),
   name: varchar('name', { length: 255 }).notNull().unique('console_domains_name_key'),
+  createdAt: createdAt(),
+});
+
+export const domainAliasesTable = pgTable('console_domain_aliases', {
+  id: serial('id').primaryKey(),
+  name: varchar('name', { length: 255 }).notNull().unique('console_domain_aliases_name_key'),
+  domainId: integer('domain_id')
+    .notNull()
+    .references(() => domainsTable.id, { onDelete: 'cascade' }),
   createdAt: createdAt(),
 });
 
@@ -46,6 +79,52 @@ export const domainAdminsTable = pgTable(
   (t) => [primaryKey({ columns: [t.accountId, t.domainId] })],
 );
 
+/** Browser sessions. The id is the SHA-256 of the cookie's secret, never the secret itself. */
+export const sessionsTable = pgTable(
+  'console_sessions',
+  {
+    id: varchar('id', { length: 64 }).primaryKey(),
+    /** 'account' | 'selfService' */
+    kind: varchar('kind', { length: 16 }).notNull(),
+    accountId: integer('account_id').references(() => accountsTable.id, { onDelete: 'cascade' }),
+    /** For self-service sessions: the one (message, recipient) they may act on. */
+    partitionTag: integer('partition_tag'),
+    mailId: varchar('mail_id', { length: 16 }),
+    recipient: varchar('recipient', { length: 320 }),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at').notNull(),
+    lastSeenAt: at('last_seen_at').notNull().defaultNow(),
+    ip: varchar('ip', { length: 64 }),
+    userAgent: varchar('user_agent', { length: 255 }),
+  },
+  (t) => [
+    index('console_sessions_account_idx').on(t.accountId),
+    index('console_sessions_expires_idx').on(t.expiresAt),
+  ],
+);
+
+/** API tokens for scripts. Only a SHA-256 of the secret is kept; the secret is shown once. */
+export const apiTokensTable = pgTable(
+  'console_api_tokens',
+  {
+    id: serial('id').primaryKey(),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accountsTable.id, { onDelete: 'cascade' }),
+    name: varchar('name', { length: 100 }).notNull(),
+    tokenHash: varchar('token_hash', { length: 64 }).notNull().unique('console_api_tokens_hash_key'),
+    /** The first characters of the token, to recognise it in lists. */
+    prefix: varchar('prefix', { length: 16 }).notNull(),
+    /** 'full' | 'read' */
+    access: varchar('access', { length: 16 }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at'),
+    lastUsedAt: at('last_used_at'),
+    revokedAt: at('revoked_at'),
+  },
+  (t) => [index('console_api_tokens_account_idx').on(t.accountId)],
+);
+
 export const settingsTable = pgTable('console_settings', {
   key: varchar('key', { length: 64 }).primaryKey(),
   value: jsonb('value').notNull(),
@@ -60,12 +139,17 @@ export const auditLogTable = pgTable(
     actorAccountId: integer('actor_account_id'),
     actor: varchar('actor', { length: 320 }).notNull(),
     action: varchar('action', { length: 64 }).notNull(),
+    /** 'success' | 'denied' | 'failure' */
+    outcome: varchar('outcome', { length: 16 }).notNull().default('success'),
     target: text('target').notNull().default(''),
+    /** The mail domain the entry concerns, so domain admins see their domains' entries. */
+    domain: varchar('domain', { length: 255 }),
     detail: jsonb('detail'),
     ip: varchar('ip', { length: 64 }),
   },
   (t) => [
     index('console_audit_log_at_idx').on(t.at),
-    index('console_audit_log_actor_idx').on(t.actorAccountId),
+    index('console_audit_log_actor_idx').on(t.actorAccountId, t.at),
+    index('console_audit_log_domain_idx').on(t.domain, t.at),
   ],
 );

@@ -3,18 +3,66 @@ import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import { isAdmin, isSuperadmin } from '../access/actor.ts';
+import { recordAudit } from '../audit/audit-log.ts';
 import type { Context } from './context.ts';
+
+/**
+ * Coarse gates on fields; row-level access (which messages, which domains) is decided in SQL by the
+ * services, from the same actor.
+ */
+export interface AuthScopes {
+  /** Anyone with credentials: an account (session or token) or a self-service link. */
+  loggedIn: boolean;
+  /** A console account, not a self-service link. */
+  account: boolean;
+  /** A superadmin or a domain admin. */
+  admin: boolean;
+  superadmin: boolean;
+  /** May change things: not a read-only API token. */
+  write: boolean;
+}
 
 export const builder = new SchemaBuilder<{
   Context: Context;
+  AuthScopes: AuthScopes;
   DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: true;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [RelayPlugin, ErrorsPlugin, DataloaderPlugin],
+  plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
+  defaultInputFieldRequiredness: true,
+  scopeAuth: {
+    authScopes: ({ actor }) => ({
+      loggedIn: actor.kind !== 'anonymous',
+      account: actor.kind === 'account',
+      admin: isAdmin(actor),
+      superadmin: isSuperadmin(actor),
+      write: actor.kind === 'selfService' || (actor.kind === 'account' && actor.access === 'full'),
+    }),
+    authorizeOnSubscribe: true,
+    unauthorizedError: (_parent, context, info) => {
+      // A refused change is worth an audit entry even when no service saw it; refused reads are not
+      // (anonymous probes would flood the trail).
+      if (info.parentType.name === 'Mutation') {
+        recordAudit(context.stores.console, {
+          actor: context.actor,
+          action: `graphql.${info.fieldName}`,
+          outcome: 'denied',
+          ip: context.client.ip,
+        }).catch((error: unknown) => context.log.error({ err: error }, 'could not audit a refused mutation'));
+      }
+      return context.actor.kind === 'anonymous'
+        ? new GraphQLError('log in first', { extensions: { code: 'UNAUTHENTICATED' } })
+        : new GraphQLError('not allowed', { extensions: { code: 'FORBIDDEN' } });
+    },
+  },
   relay: {
     cursorType: 'String',
     clientMutationId: 'omit',

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { YogaServerOptions } from 'graphql-yoga';
+import { ForbiddenError } from '../access/forbidden-error.ts';
 import { InputError } from '../input-error.ts';
 
 type MaskError = NonNullable<
@@ -20,9 +21,27 @@ export const maskError: NonNullable<MaskError> = (error, message) => {
   ) {
     original = original.originalError;
   }
-  if (original instanceof InputError) {
-    return new GraphQLError(original.message, { extensions: { code: 'BAD_USER_INPUT' } });
+  // Keep where the error happened (path, locations), replace what it says.
+  const located = (text: string, extensions: Record<string, unknown>) =>
+    new GraphQLError(text, {
+      ...(error instanceof GraphQLError
+        ? { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path }
+        : {}),
+      extensions,
+    });
+  if (original instanceof InputError) return located(original.message, { code: 'BAD_USER_INPUT' });
+  if (original instanceof ForbiddenError) return located(original.message, { code: 'FORBIDDEN' });
+  // GraphQLErrors are deliberate (validation, scope-auth's UNAUTHENTICATED/FORBIDDEN): keep them.
+  if (original instanceof GraphQLError) {
+    return error === original ? original : located(original.message, { ...original.extensions });
   }
-  if (error instanceof GraphQLError && !error.originalError) return error;
-  return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  return located(message, { code: 'INTERNAL_SERVER_ERROR' });
 };
+
+/**
+ * Errors a client is expected to handle come back as members of a result union, next to the payload.
+ * `types` are error classes registered with builder.objectType (see errorType in graphql/error-types.ts).
+ */
+export function resultUnion(name: string, description: string, types: (new (...args: never[]) => Error)[]) {
+  return { types, directResult: true, union: { name, description } } as const;
+}

@@ -3,7 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
 import { createTempDatabase, type TempDatabase } from '../support/databases.ts';
+import { type Client, logInAs } from '../support/graphql-client.ts';
 import { describeWith, readLabEnv } from '../support/services.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
@@ -27,6 +29,7 @@ for (const [instance, dialect, service] of [
 ] as const) {
   await describeWith(['amavisd', service], `GTUBE through amavisd-new on ${service}`, () => {
     let app: TestApp;
+    let admin: Client;
     let consoleDb: TempDatabase;
     const lab = readLabEnv() ?? {};
 
@@ -36,6 +39,12 @@ for (const [instance, dialect, service] of [
         AMAVIS_DATABASE_URL: lab[dialect === 'pg' ? 'AMAVIS_LAB_PG_URL' : 'AMAVIS_LAB_MYSQL_URL'] ?? '',
         DATABASE_URL: consoleDb.url,
       });
+      await createSuperadmin(
+        app.stores.console,
+        { email: 'root@admin.test', password: 'gtube-password-1' },
+        { onlyIfNoAccounts: true },
+      );
+      admin = await logInAs(app.url, 'root@admin.test', 'gtube-password-1');
     });
 
     afterAll(async () => {
@@ -66,7 +75,7 @@ for (const [instance, dialect, service] of [
 
       let entry: Entry | undefined;
       for (let attempt = 0; attempt < 60 && !entry; attempt++) {
-        const result = await app.gql<{ quarantine: { edges: { node: Entry }[] } }>(
+        const result = await admin.gql<{ quarantine: { edges: { node: Entry }[] } }>(
           `{ quarantine(first: 100) { edges { node {
               mailId recipient envelopeSender fromHeader subject size score
               content { code kind } status { kind } } } } }`,

@@ -1,7 +1,8 @@
 // Builds amavisd rows the way amavisd writes them, for tests that need precise data.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import type { AmavisStore } from '../../server/db/stores.ts';
+import { hashPassword } from '../../server/access/passwords.ts';
+import type { AmavisStore, ConsoleStore } from '../../server/db/stores.ts';
 
 export interface RecipientSpec {
   email: string;
@@ -12,6 +13,7 @@ export interface RecipientSpec {
 
 export interface MessageSpec {
   mailId?: string;
+  secretId?: string;
   timeNum: number;
   sender?: string;
   fromHeader?: string;
@@ -29,6 +31,15 @@ export function randomMailId(): string {
   for (;;) {
     const id = randomBytes(9).toString('base64url');
     if (/^[A-Za-z0-9].*[A-Za-z0-9]$/.test(id)) return id;
+  }
+}
+
+/** A (mail_id, secret_id) pair as amavisd makes them: mail_id = base64url(md5(secret bytes)), 12 chars. */
+export function mailIdAndSecret(): { mailId: string; secretId: string } {
+  for (;;) {
+    const secret = randomBytes(9);
+    const mailId = createHash('md5').update(secret).digest('base64url').slice(0, 12);
+    if (/^[A-Za-z0-9].*[A-Za-z0-9]$/.test(mailId)) return { mailId, secretId: secret.toString('base64url') };
   }
 }
 
@@ -65,7 +76,7 @@ export async function addMessage(store: AmavisStore, spec: MessageSpec): Promise
   await db.insert(msgsTable).values({
     partitionTag: 0,
     mailId,
-    secretId: randomMailId(),
+    secretId: spec.secretId ?? randomMailId(),
     amId: '12345-01',
     timeNum: spec.timeNum,
     timeIso: new Date(spec.timeNum * 1000),
@@ -97,4 +108,44 @@ export async function addMessage(store: AmavisStore, spec: MessageSpec): Promise
     await db.insert(quarantineTable).values({ partitionTag: 0, mailId, chunkInd: 1, mailText: raw });
   }
   return mailId;
+}
+
+export interface AccountSpec {
+  email: string;
+  role: 'superadmin' | 'domainadmin' | 'user';
+  password: string;
+  addresses?: string[];
+  /** For domain admins: the domains they administer (created when missing). */
+  domains?: string[];
+}
+
+/** Creates a console account directly in the tables (tests of other features use the API). */
+export async function addAccount(store: ConsoleStore, spec: AccountSpec): Promise<number> {
+  const { db } = store.connection;
+  const { accountsTable, accountAddressesTable, domainsTable, domainAdminsTable } = store.t;
+  await db.insert(accountsTable).values({
+    email: spec.email,
+    role: spec.role,
+    passwordHash: await hashPassword(spec.password),
+  });
+  const [account] = await db
+    .select({ id: accountsTable.id })
+    .from(accountsTable)
+    .where(eq(accountsTable.email, spec.email));
+  if (!account) throw new Error(`account ${spec.email} not stored`);
+  const addresses = spec.addresses ?? [spec.email];
+  if (addresses.length > 0) {
+    await db
+      .insert(accountAddressesTable)
+      .values(addresses.map((address, i) => ({ accountId: account.id, address, isPrimary: i === 0 })));
+  }
+  for (const name of spec.domains ?? []) {
+    let [domain] = await db.select().from(domainsTable).where(eq(domainsTable.name, name));
+    if (!domain) {
+      await db.insert(domainsTable).values({ name });
+      [domain] = await db.select().from(domainsTable).where(eq(domainsTable.name, name));
+    }
+    if (domain) await db.insert(domainAdminsTable).values({ accountId: account.id, domainId: domain.id });
+  }
+  return account.id;
 }

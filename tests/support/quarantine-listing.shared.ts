@@ -1,6 +1,8 @@
 // The quarantine listing's behaviour, run against each database (PGlite, PostgreSQL, MariaDB).
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
 import { addMessage } from './factories.ts';
+import { type Client, logInAs } from './graphql-client.ts';
 import { startTestApp, type TestApp } from './test-app.ts';
 
 export interface DatabaseUnderTest {
@@ -57,12 +59,19 @@ const BASE = 1_790_000_000;
 export function quarantineListingSuite(open: () => Promise<DatabaseUnderTest>): void {
   let database: DatabaseUnderTest;
   let app: TestApp;
+  let admin: Client;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
     database = await open();
     await database.prepare?.();
     app = await startTestApp(database.env);
+    await createSuperadmin(
+      app.stores.console,
+      { email: 'root@admin.test', password: 'listing-password-1' },
+      { onlyIfNoAccounts: true },
+    );
+    admin = await logInAs(app.url, 'root@admin.test', 'listing-password-1');
     const store = app.stores.amavis;
     ids.older = await addMessage(store, {
       timeNum: BASE,
@@ -108,7 +117,7 @@ export function quarantineListingSuite(open: () => Promise<DatabaseUnderTest>): 
   });
 
   it('lists one entry per quarantined (message, recipient), newest first', async () => {
-    const result = await app.gql<ListData>(LIST, { first: 50 });
+    const result = await admin.gql<ListData>(LIST, { first: 50 });
     expect(result.errors).toBeUndefined();
     const rows = result.data?.quarantine.edges.map((e) => [e.node.mailId, e.node.recipient]);
     expect(rows).toEqual([
@@ -120,7 +129,7 @@ export function quarantineListingSuite(open: () => Promise<DatabaseUnderTest>): 
   });
 
   it('shows envelope, headers, verdict and status the way amavisd wrote them', async () => {
-    const result = await app.gql<ListData>(LIST, { first: 50 });
+    const result = await admin.gql<ListData>(LIST, { first: 50 });
     const nodes = result.data?.quarantine.edges.map((e) => e.node) ?? [];
     const bob = nodes.find((n) => n.recipient === 'bob@example.com');
     expect(bob).toMatchObject({
@@ -144,33 +153,33 @@ export function quarantineListingSuite(open: () => Promise<DatabaseUnderTest>): 
   });
 
   it('pages with cursors forwards and backwards without gaps or repeats', async () => {
-    const all = (await app.gql<ListData>(LIST, { first: 50 })).data?.quarantine.edges.map((e) => e.node.id);
+    const all = (await admin.gql<ListData>(LIST, { first: 50 })).data?.quarantine.edges.map((e) => e.node.id);
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const result: { data?: ListData } = await app.gql<ListData>(LIST, { first: 1, after });
+      const result: { data?: ListData } = await admin.gql<ListData>(LIST, { first: 1, after });
       const connection = result.data?.quarantine;
       seen.push(...(connection?.edges.map((e) => e.node.id) ?? []));
       if (!connection?.pageInfo.hasNextPage) break;
       after = connection.pageInfo.endCursor;
     }
     expect(seen).toEqual(all);
-    const lastTwo = await app.gql<ListData>(LIST, { last: 2 });
+    const lastTwo = await admin.gql<ListData>(LIST, { last: 2 });
     expect(lastTwo.data?.quarantine.edges.map((e) => e.node.id)).toEqual(all?.slice(-2));
     expect(lastTwo.data?.quarantine.pageInfo.hasPreviousPage).toBe(true);
   });
 
   it('refuses a forged cursor and an oversized page with a clear error', async () => {
-    const forged = await app.gql<ListData>(LIST, { first: 1, after: 'not-a-cursor' });
+    const forged = await admin.gql<ListData>(LIST, { first: 1, after: 'not-a-cursor' });
     expect(forged.errors?.[0]?.message).toMatch(/invalid cursor/);
     expect(forged.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const huge = await app.gql<ListData>(LIST, { first: 100_000 });
+    const huge = await admin.gql<ListData>(LIST, { first: 100_000 });
     expect(huge.errors?.[0]?.message).toMatch(/first must be between 0 and 500/);
   });
 
   it('loads an entry by its global ID through node', async () => {
-    const first = (await app.gql<ListData>(LIST, { first: 1 })).data?.quarantine.edges[0]?.node;
-    const result = await app.gql<{ node: { id: string; subject: string } | null }>(
+    const first = (await admin.gql<ListData>(LIST, { first: 1 })).data?.quarantine.edges[0]?.node;
+    const result = await admin.gql<{ node: { id: string; subject: string } | null }>(
       'query($id: ID!) { node(id: $id) { id ... on QuarantinedMessage { subject } } }',
       { id: first?.id },
     );

@@ -20,9 +20,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string>): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
-  const log = createLogger(config.logLevel);
+export interface TestAppOptions {
+  /** Receives every log line (JSON), e.g. to prove no secret is logged. */
+  logSink?: (line: string) => void;
+}
+
+export async function startTestApp(
+  env: Record<string, string>,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const config = loadConfig({ LOG_LEVEL: options.logSink ? 'trace' : 'silent', ...env });
+  const sink = options.logSink;
+  const log = createLogger(config.logLevel, sink ? { write: (line: string) => sink(line) } : undefined);
   const stores = await openStores(config, log);
   const app = await createApp({ config, stores, log });
   const address = await app.listen(0, '127.0.0.1');

@@ -5,15 +5,29 @@ import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
 import { addMessage } from '../support/factories.ts';
+import { logInAs } from '../support/graphql-client.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 describe('the HTTP server', () => {
   let app: TestApp;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-app-'));
 
+  let token: string;
+
   beforeAll(async () => {
     app = await startTestApp({ DATA_DIR: dir, DEMO_DATA: 'false' });
+    await createSuperadmin(
+      app.stores.console,
+      { email: 'root@admin.test', password: 'app-password-1' },
+      { onlyIfNoAccounts: true },
+    );
+    const admin = await logInAs(app.url, 'root@admin.test', 'app-password-1');
+    const created = await admin.gql<{ createApiToken: { secret: string } }>(
+      'mutation { createApiToken(input: { name: "transports", access: read }) { secret } }',
+    );
+    token = created.data?.createApiToken.secret ?? '';
     await addMessage(app.stores.amavis, {
       timeNum: 1_790_000_000,
       subject: 'over every transport',
@@ -50,7 +64,11 @@ describe('the HTTP server', () => {
   it('answers GraphQL over Server-Sent Events', async () => {
     const response = await fetch(`${app.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${token}`,
+      },
       body: JSON.stringify({ query: '{ quarantine(first: 1) { edges { node { subject } } } }' }),
     });
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
@@ -61,6 +79,7 @@ describe('the HTTP server', () => {
     const client = createClient({
       url: `${app.url.replace('http', 'ws')}/graphql`,
       webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
     });
     try {
       const result = await new Promise<unknown>((resolve, reject) => {
@@ -76,6 +95,48 @@ describe('the HTTP server', () => {
     } finally {
       await client.dispose();
     }
+  });
+
+  it('ignores a session cookie on a WebSocket opened from another site', async () => {
+    const admin = await logInAs(app.url, 'root@admin.test', 'app-password-1');
+    const headers = { cookie: `ac_session=${admin.session()}`, origin: 'https://evil.example' };
+    class CrossSiteSocket extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers });
+      }
+    }
+    const client = createClient({
+      url: `${app.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: CrossSiteSocket,
+    });
+    try {
+      const result = await new Promise<{ errors?: { extensions?: { code?: string } }[] }>(
+        (resolve, reject) => {
+          client.subscribe(
+            { query: '{ quarantine(first: 1) { edges { node { subject } } } }' },
+            {
+              next: (data) => resolve(data as never),
+              error: (e) => resolve(e as never),
+              complete: () => reject(new Error('no result')),
+            },
+          );
+        },
+      );
+      expect(JSON.stringify(result)).toContain('UNAUTHENTICATED');
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('refuses form-encoded and GET requests, which another site could forge', async () => {
+    const form = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'query=%7B__typename%7D',
+    });
+    expect(form.status).toBe(415);
+    const get = await fetch(`${app.url}/graphql?query=%7B__typename%7D`);
+    expect(get.status).toBe(405);
   });
 
   it('rejects a malformed GraphQL document with a clear error, not a 500', async () => {

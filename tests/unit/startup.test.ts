@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { logInAs } from '../support/graphql-client.ts';
 import { runToExit, startConsole } from '../support/run-console.ts';
 
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-startup-'));
@@ -88,16 +89,14 @@ describe('starting on the embedded default', () => {
         status: 'ok',
         databases: { amavis: { reachable: true, embedded: true }, console: { reachable: true } },
       });
-      const response = await fetch(`${running.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          query: '{ quarantine(first: 5) { edges { node { mailId subject content { kind } } } } }',
-        }),
-      });
-      const body = (await response.json()) as { data: { quarantine: { edges: unknown[] } } };
-      expect(body.data.quarantine.edges).toHaveLength(5);
       expect(running.logs()).toMatch(/loaded the demo quarantine/);
+      const login = /(admin@example\.com)\s+(\S+)\s+superadmin/.exec(running.logs());
+      expect(login).not.toBeNull();
+      const admin = await logInAs(running.url, login?.[1] ?? '', login?.[2] ?? '');
+      const body = await admin.gql<{ quarantine: { edges: unknown[] } }>(
+        '{ quarantine(first: 5) { edges { node { mailId subject content { kind } } } } }',
+      );
+      expect(body.data?.quarantine.edges).toHaveLength(5);
     } finally {
       const finished = await running.stop('SIGTERM');
       expect(finished.code).toBe(0);

@@ -5,13 +5,14 @@ import {
   describeStatus,
   type StatusKind,
 } from '../../amavis/codes.ts';
+import { MAX_PAGE_SIZE } from '../../db/paging.ts';
 import { builder } from '../../graphql/builder.ts';
+import { toConnection } from '../../graphql/connection.ts';
 import {
-  encodeCursor,
+  encodeEntryCursor,
   entryKeyString,
   findQuarantineEntries,
   listQuarantine,
-  MAX_PAGE_SIZE,
   parseEntryKey,
   type QuarantineEntry,
 } from './quarantine.service.ts';
@@ -80,7 +81,8 @@ const QuarantinedMessageRef = builder.loadableNode('QuarantinedMessage', {
   load: async (ids: string[], context) => {
     const keys = ids.map(parseEntryKey);
     const valid = keys.filter((key) => key !== null);
-    const found = await findQuarantineEntries(context.stores.amavis, valid);
+    const viewer = { actor: context.actor, settings: await context.settings() };
+    const found = await findQuarantineEntries(context.stores.amavis, viewer, valid);
     const byKey = new Map(found.filter((e) => e !== null).map((e) => [entryKeyString(e), e]));
     return keys.map((key) => (key ? (byKey.get(entryKeyString(key)) ?? null) : null)) as QuarantineEntry[];
   },
@@ -130,18 +132,10 @@ builder.queryField('quarantine', (t) =>
         `Quarantined messages, one per (message, recipient), newest first. Pages hold up to ${MAX_PAGE_SIZE} ` +
         'entries (50 by default); pass endCursor as after to read on.',
       args: {},
+      authScopes: { loggedIn: true },
       resolve: async (_root, args, context) => {
-        const page = await listQuarantine(context.stores.amavis, args);
-        const edges = page.entries.map((entry) => ({ cursor: encodeCursor(entry), node: entry }));
-        return {
-          edges,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: page.hasPreviousPage,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        const viewer = { actor: context.actor, settings: await context.settings() };
+        return toConnection(await listQuarantine(context.stores.amavis, viewer, args), encodeEntryCursor);
       },
     },
     { description: 'A page of quarantined messages.' },

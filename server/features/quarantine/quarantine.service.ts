@@ -1,10 +1,27 @@
 // Listing quarantined mail: one entry per (message, recipient), newest first, keyset pagination.
 import { and, asc, desc, eq, exists, isNotNull, ne, or, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
+import type { Actor } from '../../access/actor.ts';
+import { visibleTo } from '../../access/quarantine-visibility.ts';
 import { decodeOctets } from '../../amavis/address.ts';
 import { keyToBinary } from '../../db/binary.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  type Page,
+  type PageArgs,
+  pageOf,
+  pageRequest,
+} from '../../db/paging.ts';
 import type { AmavisStore } from '../../db/stores.ts';
 import { InputError } from '../../input-error.ts';
+import type { Settings } from '../settings/settings.service.ts';
+
+/** Who is looking, with the settings that decide how their addresses match. */
+export interface Viewer {
+  actor: Actor;
+  settings: Settings;
+}
 
 export interface EntryKey {
   partitionTag: number;
@@ -25,66 +42,31 @@ export interface QuarantineEntry extends EntryKey {
   score: number | null;
 }
 
-export interface PageArgs {
-  first?: number | null;
-  after?: string | null;
-  last?: number | null;
-  before?: string | null;
-}
-
-export interface QuarantinePage {
-  entries: QuarantineEntry[];
-  hasNextPage: boolean;
-  hasPreviousPage: boolean;
-}
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 500;
-
 interface Cursor extends EntryKey {
   timeNum: number;
 }
 
-export function encodeCursor(entry: Cursor): string {
-  return Buffer.from(
-    JSON.stringify([entry.timeNum, entry.partitionTag, entry.mailId, entry.rseqnum]),
-  ).toString('base64url');
+export function encodeEntryCursor(entry: Cursor): string {
+  return encodeCursor([entry.timeNum, entry.partitionTag, entry.mailId, entry.rseqnum]);
 }
 
-export function decodeCursor(cursor: string): Cursor {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 4 &&
-      Number.isSafeInteger(value[0]) &&
-      Number.isSafeInteger(value[1]) &&
-      typeof value[2] === 'string' &&
-      value[2].length > 0 &&
-      value[2].length <= 16 &&
-      Number.isSafeInteger(value[3])
-    ) {
-      return { timeNum: value[0], partitionTag: value[1], mailId: value[2], rseqnum: value[3] };
-    }
-  } catch {
-    // fall through to the same error as a well-formed but wrong cursor
-  }
-  throw new InputError('invalid cursor: pass a cursor returned by this list');
-}
-
-function pageSize(value: number | null | undefined, name: string): number {
-  if (value === null || value === undefined) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE) {
-    throw new InputError(`${name} must be between 0 and ${MAX_PAGE_SIZE}`);
-  }
-  return value;
+function decodeEntryCursor(cursor: string): Cursor {
+  const [timeNum, partitionTag, mailId, rseqnum] = decodeCursor(cursor, [
+    'int',
+    'int',
+    'string',
+    'int',
+  ] as const);
+  if (mailId.length > 16) throw new InputError('invalid cursor: pass a cursor returned by this list');
+  return { timeNum, partitionTag, mailId, rseqnum };
 }
 
 /**
  * The rows the quarantine shows: amavisd finished processing the message (content set) and stored it
- * in the SQL quarantine (chunk 1 exists), and nobody deleted it for this recipient.
+ * in the SQL quarantine (chunk 1 exists), nobody deleted it for this recipient, and the viewer may
+ * see this recipient's mail.
  */
-function quarantineQuery(store: AmavisStore, where: SQL | undefined) {
+function quarantineQuery(store: AmavisStore, viewer: Viewer, where: SQL | undefined) {
   const { t, connection } = store;
   const m = t.msgsTable;
   const r = t.msgrcptTable;
@@ -113,6 +95,12 @@ function quarantineQuery(store: AmavisStore, where: SQL | undefined) {
     .leftJoin(sender, eq(sender.id, m.sid))
     .where(
       and(
+        visibleTo(viewer.actor, viewer.settings, {
+          partitionTag: m.partitionTag,
+          mailId: m.mailId,
+          email: rcpt.email,
+          domain: rcpt.domain,
+        }),
         isNotNull(m.content),
         ne(r.rs, 'D'),
         exists(
@@ -146,17 +134,15 @@ function toEntry(row: Row): QuarantineEntry {
   };
 }
 
-export async function listQuarantine(store: AmavisStore, args: PageArgs): Promise<QuarantinePage> {
-  const { t } = store;
-  const m = t.msgsTable;
-  const r = t.msgrcptTable;
-  if ((args.first != null || args.after != null) && (args.last != null || args.before != null)) {
-    throw new InputError('page forwards (first/after) or backwards (last/before), not both');
-  }
-  const backwards = args.last != null || args.before != null;
-  const limit = backwards ? pageSize(args.last, 'last') : pageSize(args.first, 'first');
-  const cursorArg = backwards ? args.before : args.after;
-  const cursor = cursorArg ? decodeCursor(cursorArg) : undefined;
+export async function listQuarantine(
+  store: AmavisStore,
+  viewer: Viewer,
+  args: PageArgs,
+): Promise<Page<QuarantineEntry>> {
+  const m = store.t.msgsTable;
+  const r = store.t.msgrcptTable;
+  const request = pageRequest(args, decodeEntryCursor);
+  const { cursor, backwards } = request;
   const keyset = [m.timeNum, m.partitionTag, m.mailId, r.rseqnum];
   let where: SQL | undefined;
   if (cursor) {
@@ -164,22 +150,16 @@ export async function listQuarantine(store: AmavisStore, args: PageArgs): Promis
     const values = sql`${cursor.timeNum}, ${cursor.partitionTag}, ${keyToBinary(cursor.mailId)}, ${cursor.rseqnum}`;
     where = backwards ? sql`(${columns}) > (${values})` : sql`(${columns}) < (${values})`;
   }
-  const rows = await quarantineQuery(store, where)
+  const rows = await quarantineQuery(store, viewer, where)
     .orderBy(...keyset.map((column) => (backwards ? asc(column) : desc(column))))
-    .limit(limit + 1);
-  const more = rows.length > limit;
-  const page = rows.slice(0, limit).map(toEntry);
-  if (backwards) page.reverse();
-  return {
-    entries: page,
-    hasNextPage: backwards ? Boolean(cursor) : more,
-    hasPreviousPage: backwards ? more : Boolean(cursor),
-  };
+    .limit(request.limit + 1);
+  return pageOf(rows.map(toEntry), request);
 }
 
 /** Loads entries by key (for Relay's node field), in the order asked, null where not visible. */
 export async function findQuarantineEntries(
   store: AmavisStore,
+  viewer: Viewer,
   keys: readonly EntryKey[],
 ): Promise<(QuarantineEntry | null)[]> {
   if (keys.length === 0) return [];
@@ -187,6 +167,7 @@ export async function findQuarantineEntries(
   const r = store.t.msgrcptTable;
   const rows = await quarantineQuery(
     store,
+    viewer,
     or(
       ...keys.map((key) =>
         and(eq(m.partitionTag, key.partitionTag), eq(m.mailId, key.mailId), eq(r.rseqnum, key.rseqnum)),

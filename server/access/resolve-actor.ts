@@ -1,0 +1,166 @@
+// Turns the credentials on a request (a session cookie or an API token) into an Actor. The request
+// context calls this; so does the WebSocket path, with the upgrade request's cookie or the token in
+// connectionParams.
+import { and, eq, gt, inArray, isNull, ne, or } from 'drizzle-orm';
+import { escapeLike, likeEscaped } from '../db/like.ts';
+import type { ConsoleStore } from '../db/stores.ts';
+import { type Access, type AccountActor, type Actor, ANONYMOUS, type Role } from './actor.ts';
+import { secretDigest, TOKEN_PREFIX } from './secrets.ts';
+
+export interface Credentials {
+  /** The session cookie's value. */
+  session?: string | null;
+  /** An API token (from `Authorization: Bearer …` or connectionParams). */
+  token?: string | null;
+}
+
+/** Loads what an account may see: its addresses, and the domains it administers with their aliases. */
+export async function loadAccountActor(
+  store: ConsoleStore,
+  accountId: number,
+  how: Pick<AccountActor, 'access' | 'via' | 'sessionId' | 'tokenId'>,
+): Promise<AccountActor | null> {
+  const { db } = store.connection;
+  const { accountsTable, accountAddressesTable, domainAdminsTable, domainsTable, domainAliasesTable } =
+    store.t;
+  const [account] = await db
+    .select({
+      id: accountsTable.id,
+      email: accountsTable.email,
+      role: accountsTable.role,
+      disabled: accountsTable.disabled,
+    })
+    .from(accountsTable)
+    .where(eq(accountsTable.id, accountId));
+  if (!account || account.disabled) return null;
+  const addresses = await db
+    .select({ address: accountAddressesTable.address, isPrimary: accountAddressesTable.isPrimary })
+    .from(accountAddressesTable)
+    .where(eq(accountAddressesTable.accountId, accountId));
+  addresses.sort((a, b) => Number(b.isPrimary) - Number(a.isPrimary) || a.address.localeCompare(b.address));
+  const mine = addresses.map((a) => a.address);
+  const othersAddresses =
+    mine.length === 0
+      ? []
+      : (
+          await db
+            .select({ address: accountAddressesTable.address })
+            .from(accountAddressesTable)
+            .where(
+              and(
+                ne(accountAddressesTable.accountId, accountId),
+                or(
+                  ...mine.map((address) =>
+                    likeEscaped(accountAddressesTable.address, extensionPattern(address)),
+                  ),
+                ),
+              ),
+            )
+        ).map((row) => row.address);
+  let domains: string[] = [];
+  if (account.role === 'domainadmin') {
+    const owned = await db
+      .select({ id: domainsTable.id, name: domainsTable.name })
+      .from(domainAdminsTable)
+      .innerJoin(domainsTable, eq(domainsTable.id, domainAdminsTable.domainId))
+      .where(eq(domainAdminsTable.accountId, accountId));
+    const aliases =
+      owned.length === 0
+        ? []
+        : await db
+            .select({ name: domainAliasesTable.name })
+            .from(domainAliasesTable)
+            .where(
+              inArray(
+                domainAliasesTable.domainId,
+                owned.map((d) => d.id),
+              ),
+            );
+    domains = [...owned.map((d) => d.name), ...aliases.map((a) => a.name)].sort();
+  }
+  return {
+    kind: 'account',
+    accountId: account.id,
+    email: account.email,
+    role: account.role as Role,
+    addresses: mine,
+    othersAddresses,
+    domains,
+    ...how,
+  };
+}
+
+/** `local%@domain`, the address's own characters taken literally. */
+function extensionPattern(address: string): string {
+  const at = address.lastIndexOf('@');
+  return `${escapeLike(address.slice(0, at))}%@${escapeLike(address.slice(at + 1))}`;
+}
+
+const TOUCH_AFTER_MS = 60_000;
+
+async function fromToken(store: ConsoleStore, token: string, now: Date): Promise<Actor> {
+  if (!token.startsWith(TOKEN_PREFIX)) return ANONYMOUS;
+  const { db } = store.connection;
+  const t = store.t.apiTokensTable;
+  const [row] = await db
+    .select({ id: t.id, accountId: t.accountId, access: t.access, lastUsedAt: t.lastUsedAt })
+    .from(t)
+    .where(
+      and(
+        eq(t.tokenHash, secretDigest(token)),
+        isNull(t.revokedAt),
+        or(isNull(t.expiresAt), gt(t.expiresAt, now)),
+      ),
+    );
+  if (!row) return ANONYMOUS;
+  const actor = await loadAccountActor(store, row.accountId, {
+    access: row.access as Access,
+    via: 'token',
+    tokenId: row.id,
+  });
+  if (actor && (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOUCH_AFTER_MS)) {
+    await db.update(t).set({ lastUsedAt: now }).where(eq(t.id, row.id));
+  }
+  return actor ?? ANONYMOUS;
+}
+
+async function fromSession(store: ConsoleStore, secret: string, now: Date): Promise<Actor> {
+  const { db } = store.connection;
+  const s = store.t.sessionsTable;
+  const id = secretDigest(secret);
+  const [row] = await db
+    .select()
+    .from(s)
+    .where(and(eq(s.id, id), gt(s.expiresAt, now)));
+  if (!row) return ANONYMOUS;
+  if (now.getTime() - row.lastSeenAt.getTime() > TOUCH_AFTER_MS) {
+    await db.update(s).set({ lastSeenAt: now }).where(eq(s.id, id));
+  }
+  if (row.kind === 'selfService' && row.mailId && row.recipient && row.partitionTag !== null) {
+    return {
+      kind: 'selfService',
+      partitionTag: row.partitionTag,
+      mailId: row.mailId,
+      recipient: row.recipient,
+      sessionId: id,
+    };
+  }
+  if (row.kind === 'account' && row.accountId !== null) {
+    return (
+      (await loadAccountActor(store, row.accountId, { access: 'full', via: 'session', sessionId: id })) ??
+      ANONYMOUS
+    );
+  }
+  return ANONYMOUS;
+}
+
+/** A token wins over a cookie: scripts that carry both mean the token. */
+export async function resolveActor(
+  store: ConsoleStore,
+  credentials: Credentials,
+  now = new Date(),
+): Promise<Actor> {
+  if (credentials.token) return fromToken(store, credentials.token, now);
+  if (credentials.session) return fromSession(store, credentials.session, now);
+  return ANONYMOUS;
+}

@@ -1,0 +1,123 @@
+import { builder } from '../../graphql/builder.ts';
+import { type Settings, updateSettings } from './settings.service.ts';
+
+const AmPdpModeEnum = builder.enumType('AmPdpMode', {
+  description: "How the console reaches amavisd's AM.PDP policy server for releases.",
+  values: {
+    unix: { value: 'unix', description: 'A unix socket (amPdpSocket).' },
+    inet: { value: 'inet', description: 'TCP (amPdpHost, amPdpPort).' },
+  },
+});
+
+const descriptions: Record<keyof Settings, string> = {
+  localpartIsCaseSensitive:
+    "Whether address local parts are case-sensitive; must match amavisd's $localpart_is_case_sensitive.",
+  recipientDelimiter:
+    "The address extension delimiter (e.g. '+'); must match amavisd's $recipient_delimiter. Empty: none.",
+  maxMessagesAge: 'Days quarantined mail is kept before the cleanup job removes it.',
+  releasedMsgsCleanup: 'Whether the cleanup job also removes messages released to every recipient.',
+  amPdpMode: "How to reach amavisd's AM.PDP server.",
+  amPdpHost: 'AM.PDP host, in inet mode.',
+  amPdpPort: 'AM.PDP port, in inet mode.',
+  amPdpSocket: 'AM.PDP unix socket path, in unix mode.',
+  userCanRelease: 'Whether users release their mail directly (otherwise they request a release).',
+  selfService: "Whether recipients may act on a message from amavisd's notification link without logging in.",
+  notificationsSender: 'The From address of mail the console sends (reminders, digests).',
+  manualLearning: 'Whether SpamAssassin may be trained from the quarantine.',
+  saIsLocal: 'Train with a local sa-learn (true) or through spamd with spamc (false).',
+  defaultUser: 'The SpamAssassin user owning the global Bayes database.',
+  spamdAddress: 'spamd host, when SpamAssassin is not local.',
+  spamdPort: 'spamd port, when SpamAssassin is not local.',
+  domainLevelLearning: 'Whether domain admins may train per-domain Bayes databases.',
+  userLevelLearning: 'Whether users may train their own Bayes databases.',
+};
+
+const SettingsRef = builder.objectRef<Settings>('Settings').implement({
+  description: "The console's settings (superadmins only).",
+  fields: (t) => ({
+    localpartIsCaseSensitive: t.exposeBoolean('localpartIsCaseSensitive', {
+      description: descriptions.localpartIsCaseSensitive,
+    }),
+    recipientDelimiter: t.exposeString('recipientDelimiter', {
+      description: descriptions.recipientDelimiter,
+    }),
+    maxMessagesAge: t.exposeInt('maxMessagesAge', { description: descriptions.maxMessagesAge }),
+    releasedMsgsCleanup: t.exposeBoolean('releasedMsgsCleanup', {
+      description: descriptions.releasedMsgsCleanup,
+    }),
+    amPdpMode: t.field({
+      type: AmPdpModeEnum,
+      description: descriptions.amPdpMode,
+      resolve: (s) => s.amPdpMode,
+    }),
+    amPdpHost: t.exposeString('amPdpHost', { description: descriptions.amPdpHost }),
+    amPdpPort: t.exposeInt('amPdpPort', { description: descriptions.amPdpPort }),
+    amPdpSocket: t.exposeString('amPdpSocket', { description: descriptions.amPdpSocket }),
+    userCanRelease: t.exposeBoolean('userCanRelease', { description: descriptions.userCanRelease }),
+    selfService: t.exposeBoolean('selfService', { description: descriptions.selfService }),
+    notificationsSender: t.exposeString('notificationsSender', {
+      description: descriptions.notificationsSender,
+    }),
+    manualLearning: t.exposeBoolean('manualLearning', { description: descriptions.manualLearning }),
+    saIsLocal: t.exposeBoolean('saIsLocal', { description: descriptions.saIsLocal }),
+    defaultUser: t.exposeString('defaultUser', { description: descriptions.defaultUser }),
+    spamdAddress: t.exposeString('spamdAddress', { description: descriptions.spamdAddress }),
+    spamdPort: t.exposeInt('spamdPort', { description: descriptions.spamdPort }),
+    domainLevelLearning: t.exposeBoolean('domainLevelLearning', {
+      description: descriptions.domainLevelLearning,
+    }),
+    userLevelLearning: t.exposeBoolean('userLevelLearning', { description: descriptions.userLevelLearning }),
+  }),
+});
+
+const UpdateSettingsInput = builder.inputType('UpdateSettingsInput', {
+  description: 'The settings to change; omitted ones stay as they are.',
+  fields: (t) => ({
+    localpartIsCaseSensitive: t.boolean({
+      required: false,
+      description: descriptions.localpartIsCaseSensitive,
+    }),
+    recipientDelimiter: t.string({ required: false, description: descriptions.recipientDelimiter }),
+    maxMessagesAge: t.int({ required: false, description: descriptions.maxMessagesAge }),
+    releasedMsgsCleanup: t.boolean({ required: false, description: descriptions.releasedMsgsCleanup }),
+    amPdpMode: t.field({ type: AmPdpModeEnum, required: false, description: descriptions.amPdpMode }),
+    amPdpHost: t.string({ required: false, description: descriptions.amPdpHost }),
+    amPdpPort: t.int({ required: false, description: descriptions.amPdpPort }),
+    amPdpSocket: t.string({ required: false, description: descriptions.amPdpSocket }),
+    userCanRelease: t.boolean({ required: false, description: descriptions.userCanRelease }),
+    selfService: t.boolean({ required: false, description: descriptions.selfService }),
+    notificationsSender: t.string({ required: false, description: descriptions.notificationsSender }),
+    manualLearning: t.boolean({ required: false, description: descriptions.manualLearning }),
+    saIsLocal: t.boolean({ required: false, description: descriptions.saIsLocal }),
+    defaultUser: t.string({ required: false, description: descriptions.defaultUser }),
+    spamdAddress: t.string({ required: false, description: descriptions.spamdAddress }),
+    spamdPort: t.int({ required: false, description: descriptions.spamdPort }),
+    domainLevelLearning: t.boolean({ required: false, description: descriptions.domainLevelLearning }),
+    userLevelLearning: t.boolean({ required: false, description: descriptions.userLevelLearning }),
+  }),
+});
+
+builder.queryField('settings', (t) =>
+  t.field({
+    type: SettingsRef,
+    description: "The console's settings.",
+    authScopes: { superadmin: true },
+    resolve: (_root, _args, context) => context.settings(),
+  }),
+);
+
+builder.mutationField('updateSettings', (t) =>
+  t.field({
+    type: SettingsRef,
+    description: 'Changes settings; the whole result is validated and written at once, and audited.',
+    authScopes: { $all: { superadmin: true, write: true } },
+    args: { input: t.arg({ type: UpdateSettingsInput, description: 'The settings to change.' }) },
+    resolve: (_root, { input }, context) => {
+      // GraphQL sends null for "not given"; only given values change.
+      const patch = Object.fromEntries(
+        Object.entries(input).filter(([, v]) => v !== null && v !== undefined),
+      );
+      return updateSettings(context.stores.console, context.actor, patch, context.client.ip);
+    },
+  }),
+);

@@ -1,0 +1,113 @@
+// The console's settings (modoboa-amavis's parameters, with its defaults), stored one row per key.
+import { inArray } from 'drizzle-orm';
+import { z } from 'zod';
+import { type Actor, isSuperadmin } from '../../access/actor.ts';
+import { checkRecipientDelimiter } from '../../access/address-matching.ts';
+import { ForbiddenError } from '../../access/forbidden-error.ts';
+import { recordAudit } from '../../audit/audit-log.ts';
+import type { ConsoleStore } from '../../db/stores.ts';
+import { InputError } from '../../input-error.ts';
+
+export const settingsSchema = z
+  .object({
+    localpartIsCaseSensitive: z.boolean().default(false),
+    recipientDelimiter: z
+      .string()
+      .max(8)
+      .superRefine((value, ctx) => {
+        try {
+          checkRecipientDelimiter(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        }
+      })
+      .default(''),
+    maxMessagesAge: z.number().int().min(1).max(3650).default(14),
+    releasedMsgsCleanup: z.boolean().default(false),
+    amPdpMode: z.enum(['unix', 'inet']).default('unix'),
+    amPdpHost: z.string().min(1).max(255).default('localhost'),
+    amPdpPort: z.number().int().min(1).max(65535).default(9998),
+    amPdpSocket: z.string().min(1).max(255).default('/var/lib/amavis/amavisd.sock'),
+    userCanRelease: z.boolean().default(false),
+    selfService: z.boolean().default(false),
+    notificationsSender: z.email().default('quarantine@localhost.localdomain'),
+    manualLearning: z.boolean().default(true),
+    saIsLocal: z.boolean().default(true),
+    defaultUser: z.string().min(1).max(64).default('amavis'),
+    spamdAddress: z.string().min(1).max(255).default('127.0.0.1'),
+    spamdPort: z.number().int().min(1).max(65535).default(783),
+    domainLevelLearning: z.boolean().default(false),
+    userLevelLearning: z.boolean().default(false),
+  })
+  .strict();
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type SettingKey = keyof Settings;
+
+export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
+const KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
+
+/** Reads every setting; a stored value that no longer validates falls back to its default. */
+export async function getSettings(store: ConsoleStore): Promise<Settings> {
+  const rows = await store.connection.db.select().from(store.t.settingsTable);
+  const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const row of rows) {
+    if (!(KEYS as string[]).includes(row.key)) continue;
+    // Values are stored as {"v": value}: drivers hand JSON back decoded, or (some MariaDB/mysql2
+    // combinations) as its text, and only an object makes the two impossible to confuse.
+    const stored = typeof row.value === 'string' ? safeJson(row.value) : row.value;
+    const value = stored && typeof stored === 'object' ? (stored as { v?: unknown }).v : undefined;
+    const field = settingsSchema.shape[row.key as SettingKey];
+    const parsed = field.safeParse(value);
+    if (parsed.success) settings[row.key] = parsed.data;
+  }
+  return settings as Settings;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Changes some settings (superadmins only). Validates the whole result, writes all or nothing. */
+export async function updateSettings(
+  store: ConsoleStore,
+  actor: Actor,
+  patch: Partial<Settings>,
+  ip?: string | null,
+): Promise<Settings> {
+  if (!isSuperadmin(actor)) {
+    await recordAudit(store, { actor, action: 'settings.update', outcome: 'denied', ip });
+    throw new ForbiddenError('only superadmins change settings');
+  }
+  const current = await getSettings(store);
+  const parsed = settingsSchema.safeParse({ ...current, ...patch });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError(`${issue?.path.join('.') || 'settings'}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const next = parsed.data;
+  const changed = KEYS.filter((key) => next[key] !== current[key]);
+  if (changed.length > 0) {
+    const { db } = store.connection;
+    const table = store.t.settingsTable;
+    await db.transaction(async (tx) => {
+      await tx.delete(table).where(inArray(table.key, changed));
+      await tx
+        .insert(table)
+        .values(changed.map((key) => ({ key, value: { v: next[key] }, updatedAt: new Date() })));
+    });
+    await recordAudit(store, {
+      actor,
+      action: 'settings.update',
+      outcome: 'success',
+      target: changed.join(', '),
+      detail: Object.fromEntries(changed.map((key) => [key, { from: current[key], to: next[key] }])),
+      ip,
+    });
+  }
+  return next;
+}

@@ -1,0 +1,424 @@
+// The access matrix: every operation the API has × every kind of caller, allow or deny, run on each
+// database. A new operation adds a row here; a row's expectations are the specification.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
+import { addAccount, addMessage, mailIdAndSecret } from './factories.ts';
+import { type Client, createClient, errorCode, logInAs } from './graphql-client.ts';
+import type { DatabaseUnderTest } from './quarantine-listing.shared.ts';
+import { startTestApp, type TestApp } from './test-app.ts';
+
+export const PRINCIPALS = [
+  'anonymous',
+  'user',
+  'otherUser',
+  'domainAdmin',
+  'otherDomainAdmin',
+  'superadmin',
+  'userToken',
+  'otherUserToken',
+  'domainAdminToken',
+  'otherDomainAdminToken',
+  'superadminToken',
+  'selfService',
+  'selfServiceWrongSecret',
+  'selfServiceDisabled',
+] as const;
+export type Principal = (typeof PRINCIPALS)[number];
+
+type Outcome = 'allow' | 'deny';
+
+export interface World {
+  app: TestApp;
+  clients: Record<Principal, Client>;
+  /** Global IDs of one entry per mailbox: alice@x.test, bob@x.test, carol@y.test. */
+  entries: { alice: string; bob: string; carol: string };
+  mailIds: { alice: string; bob: string; carol: string };
+  /** Global ID of alice@x.test's account. */
+  aliceAccount: string;
+  /** Everything secret the world created, to prove none of it leaks into logs or errors. */
+  secrets: string[];
+  logs: string[];
+}
+
+export interface Operation {
+  name: string;
+  allowed: readonly Principal[];
+  run(client: Client, world: World, principal: Principal): Promise<Outcome>;
+}
+
+const PASSWORDS = {
+  root: 'root-password-7f3a9',
+  alice: 'alice-password-91c2',
+  bob: 'bob-password-5d7e1',
+  xadmin: 'xadmin-password-2b8f',
+  yadmin: 'yadmin-password-c4a6',
+};
+
+/** UNAUTHENTICATED/FORBIDDEN is a deny; any other error is a test failure, not an outcome. */
+function gate(response: {
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}): Outcome | null {
+  const code = errorCode(response);
+  if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') return 'deny';
+  if (response.errors) throw new Error(`unexpected error: ${JSON.stringify(response.errors)}`);
+  return null;
+}
+
+const LIST = '{ quarantine(first: 100) { edges { node { id mailId recipient } } } }';
+
+function seesInList(entry: keyof World['entries']): Operation['run'] {
+  return async (client, world) => {
+    const response = await client.gql<{ quarantine: { edges: { node: { id: string } }[] } }>(LIST);
+    const gated = gate(response);
+    if (gated) return gated;
+    const ids = response.data?.quarantine.edges.map((e) => e.node.id) ?? [];
+    return ids.includes(world.entries[entry]) ? 'allow' : 'deny';
+  };
+}
+
+const ACCOUNTS: Principal[] = [
+  'user',
+  'otherUser',
+  'domainAdmin',
+  'otherDomainAdmin',
+  'superadmin',
+  'userToken',
+  'otherUserToken',
+  'domainAdminToken',
+  'otherDomainAdminToken',
+  'superadminToken',
+];
+const SUPERADMINS: Principal[] = ['superadmin', 'superadminToken'];
+const X_ADMINS: Principal[] = [...SUPERADMINS, 'domainAdmin', 'domainAdminToken'];
+
+export const OPERATIONS: Operation[] = [
+  {
+    name: 'query viewer',
+    allowed: PRINCIPALS,
+    run: async (client) => gate(await client.gql('{ viewer { kind } }')) ?? 'allow',
+  },
+  {
+    name: "list alice@x.test's message",
+    allowed: [
+      'user',
+      'userToken',
+      'domainAdmin',
+      'domainAdminToken',
+      'superadmin',
+      'superadminToken',
+      'selfService',
+    ],
+    run: seesInList('alice'),
+  },
+  {
+    name: "list bob@x.test's message",
+    allowed: [
+      'otherUser',
+      'otherUserToken',
+      'domainAdmin',
+      'domainAdminToken',
+      'superadmin',
+      'superadminToken',
+    ],
+    run: seesInList('bob'),
+  },
+  {
+    name: "list carol@y.test's message",
+    allowed: ['otherDomainAdmin', 'otherDomainAdminToken', 'superadmin', 'superadminToken'],
+    run: seesInList('carol'),
+  },
+  {
+    name: "open alice@x.test's entry by global ID",
+    allowed: [
+      'user',
+      'userToken',
+      'domainAdmin',
+      'domainAdminToken',
+      'superadmin',
+      'superadminToken',
+      'selfService',
+    ],
+    run: async (client, world) => {
+      const response = await client.gql<{ node: { id: string } | null }>(
+        'query($id: ID!) { node(id: $id) { id } }',
+        {
+          id: world.entries.alice,
+        },
+      );
+      return gate(response) ?? (response.data?.node ? 'allow' : 'deny');
+    },
+  },
+  {
+    name: 'query apiTokens',
+    allowed: ACCOUNTS,
+    run: async (client) => gate(await client.gql('{ apiTokens { id } }')) ?? 'allow',
+  },
+  {
+    name: 'query settings',
+    allowed: SUPERADMINS,
+    run: async (client) => gate(await client.gql('{ settings { selfService } }')) ?? 'allow',
+  },
+  {
+    name: 'mutation updateSettings',
+    allowed: SUPERADMINS,
+    run: async (client) =>
+      gate(
+        await client.gql('mutation { updateSettings(input: { maxMessagesAge: 14 }) { maxMessagesAge } }'),
+      ) ?? 'allow',
+  },
+  {
+    name: 'mutation createApiToken',
+    allowed: ACCOUNTS,
+    run: async (client, world) => {
+      const response = await client.gql<{ createApiToken: { secret: string } }>(
+        'mutation { createApiToken(input: { name: "matrix", access: read }) { secret } }',
+      );
+      const gated = gate(response);
+      if (gated) return gated;
+      if (response.data?.createApiToken.secret) world.secrets.push(response.data.createApiToken.secret);
+      return 'allow';
+    },
+  },
+  {
+    name: 'query accounts (finds alice@x.test)',
+    allowed: X_ADMINS,
+    run: async (client) => {
+      const response = await client.gql<{ accounts: { edges: { node: { email: string } }[] } }>(
+        '{ accounts(first: 100) { edges { node { email } } } }',
+      );
+      return (
+        gate(response) ??
+        (response.data?.accounts.edges.some((e) => e.node.email === 'alice@x.test') ? 'allow' : 'deny')
+      );
+    },
+  },
+  {
+    name: 'query domains (finds x.test)',
+    allowed: X_ADMINS,
+    run: async (client) => {
+      const response = await client.gql<{ domains: { name: string }[] }>('{ domains { name } }');
+      return gate(response) ?? (response.data?.domains.some((d) => d.name === 'x.test') ? 'allow' : 'deny');
+    },
+  },
+  {
+    name: 'mutation createDomain',
+    allowed: SUPERADMINS,
+    run: async (client, _world, principal) =>
+      gate(
+        await client.gql(
+          'mutation($name: String!) { createDomain(input: { name: $name }) { domain { name } } }',
+          {
+            name: `${principal.toLowerCase()}.matrix.test`,
+          },
+        ),
+      ) ?? 'allow',
+  },
+  {
+    name: 'mutation createAccount (a user in x.test)',
+    allowed: X_ADMINS,
+    run: async (client, _world, principal) =>
+      gate(
+        await client.gql(
+          'mutation($email: String!) { createAccount(input: { email: $email, role: user, password: "new-user-password-1" }) { account { email } } }',
+          { email: `new-${principal.toLowerCase()}@x.test` },
+        ),
+      ) ?? 'allow',
+  },
+  {
+    name: "mutation updateAccount (alice@x.test's display name)",
+    allowed: X_ADMINS,
+    run: async (client, world, principal) =>
+      gate(
+        await client.gql(
+          'mutation($id: ID!, $name: String!) { updateAccount(input: { id: $id, displayName: $name }) { account { displayName } } }',
+          { id: world.aliceAccount, name: `renamed by ${principal}` },
+        ),
+      ) ?? 'allow',
+  },
+  {
+    name: 'query auditLog',
+    allowed: ACCOUNTS,
+    run: async (client) =>
+      gate(await client.gql('{ auditLog(first: 5) { edges { node { action } } } }')) ?? 'allow',
+  },
+  {
+    name: 'mutation changePassword (wrong current password)',
+    allowed: ACCOUNTS,
+    run: async (client) => {
+      const response = await client.gql<{ changePassword: { __typename: string } }>(
+        'mutation { changePassword(input: { currentPassword: "not-it-at-all", newPassword: "whatever-long-enough" }) { __typename } }',
+      );
+      const gated = gate(response);
+      if (gated) return gated;
+      expect(response.data?.changePassword.__typename).toBe('InvalidCredentialsError');
+      return 'allow';
+    },
+  },
+];
+
+const logInClient = (app: TestApp, email: string, password: string) => logInAs(app.url, email, password);
+
+async function tokenClient(app: TestApp, client: Client, secrets: string[]): Promise<Client> {
+  const response = await client.gql<{ createApiToken: { secret: string } }>(
+    'mutation { createApiToken(input: { name: "matrix principal", access: full }) { secret } }',
+  );
+  const secret = response.data?.createApiToken.secret;
+  if (!secret) throw new Error(`token creation failed: ${JSON.stringify(response)}`);
+  secrets.push(secret);
+  return createClient(app.url, { token: secret });
+}
+
+async function selfServiceClient(
+  app: TestApp,
+  mailId: string,
+  secretId: string,
+  recipient: string,
+): Promise<Client> {
+  const client = createClient(app.url);
+  await client.gql(
+    'mutation($input: StartSelfServiceInput!) { startSelfService(input: $input) { __typename } }',
+    {
+      input: { mailId, secretId, recipient },
+    },
+  );
+  return client;
+}
+
+export async function buildWorld(database: DatabaseUnderTest): Promise<World> {
+  const logs: string[] = [];
+  const app = await startTestApp(database.env, { logSink: (line) => logs.push(line) });
+  const secrets: string[] = [...Object.values(PASSWORDS)];
+  const amavis = app.stores.amavis;
+  const store = app.stores.console;
+  await createSuperadmin(
+    store,
+    { email: 'root@admin.test', password: PASSWORDS.root },
+    { onlyIfNoAccounts: true },
+  );
+  await addAccount(store, { email: 'alice@x.test', role: 'user', password: PASSWORDS.alice });
+  await addAccount(store, { email: 'bob@x.test', role: 'user', password: PASSWORDS.bob });
+  await addAccount(store, {
+    email: 'xadmin@x.test',
+    role: 'domainadmin',
+    password: PASSWORDS.xadmin,
+    domains: ['x.test'],
+  });
+  await addAccount(store, {
+    email: 'yadmin@y.test',
+    role: 'domainadmin',
+    password: PASSWORDS.yadmin,
+    domains: ['y.test'],
+  });
+
+  const aliceLink = mailIdAndSecret();
+  secrets.push(aliceLink.secretId);
+  const mailIds = {
+    alice: await addMessage(amavis, {
+      ...aliceLink,
+      timeNum: 1_790_000_300,
+      recipients: [{ email: 'alice@x.test' }],
+    }),
+    bob: await addMessage(amavis, { timeNum: 1_790_000_200, recipients: [{ email: 'bob@x.test' }] }),
+    carol: await addMessage(amavis, { timeNum: 1_790_000_100, recipients: [{ email: 'carol@y.test' }] }),
+  };
+
+  const superadmin = await logInClient(app, 'root@admin.test', PASSWORDS.root);
+  const all = await superadmin.gql<{ quarantine: { edges: { node: { id: string; mailId: string } }[] } }>(
+    LIST,
+  );
+  const idOf = (mailId: string) =>
+    all.data?.quarantine.edges.find((e) => e.node.mailId === mailId)?.node.id ?? '';
+  const entries = { alice: idOf(mailIds.alice), bob: idOf(mailIds.bob), carol: idOf(mailIds.carol) };
+
+  const accounts = await superadmin.gql<{ accounts: { edges: { node: { id: string; email: string } }[] } }>(
+    '{ accounts(first: 100) { edges { node { id email } } } }',
+  );
+  const aliceAccount =
+    accounts.data?.accounts.edges.find((e) => e.node.email === 'alice@x.test')?.node.id ?? '';
+
+  const user = await logInClient(app, 'alice@x.test', PASSWORDS.alice);
+  const otherUser = await logInClient(app, 'bob@x.test', PASSWORDS.bob);
+  const domainAdmin = await logInClient(app, 'xadmin@x.test', PASSWORDS.xadmin);
+  const otherDomainAdmin = await logInClient(app, 'yadmin@y.test', PASSWORDS.yadmin);
+
+  const selfServiceDisabled = await selfServiceClient(
+    app,
+    aliceLink.mailId,
+    aliceLink.secretId,
+    'alice@x.test',
+  );
+  await superadmin.gql('mutation { updateSettings(input: { selfService: true }) { selfService } }');
+  const selfService = await selfServiceClient(app, aliceLink.mailId, aliceLink.secretId, 'alice@x.test');
+  const wrongSecret = mailIdAndSecret().secretId;
+  const selfServiceWrongSecret = await selfServiceClient(app, aliceLink.mailId, wrongSecret, 'alice@x.test');
+
+  const clients: Record<Principal, Client> = {
+    anonymous: createClient(app.url),
+    user,
+    otherUser,
+    domainAdmin,
+    otherDomainAdmin,
+    superadmin,
+    userToken: await tokenClient(app, user, secrets),
+    otherUserToken: await tokenClient(app, otherUser, secrets),
+    domainAdminToken: await tokenClient(app, domainAdmin, secrets),
+    otherDomainAdminToken: await tokenClient(app, otherDomainAdmin, secrets),
+    superadminToken: await tokenClient(app, superadmin, secrets),
+    selfService,
+    selfServiceWrongSecret,
+    selfServiceDisabled,
+  };
+  for (const client of Object.values(clients)) {
+    const session = client.session();
+    if (session) secrets.push(session);
+  }
+  return { app, clients, entries, mailIds, aliceAccount, secrets, logs };
+}
+
+export function accessMatrixSuite(
+  open: () => Promise<DatabaseUnderTest>,
+  operations: Operation[] = OPERATIONS,
+): void {
+  let database: DatabaseUnderTest;
+  let world: World;
+
+  beforeAll(async () => {
+    database = await open();
+    await database.prepare?.();
+    world = await buildWorld(database);
+  });
+
+  afterAll(async () => {
+    await world?.app.close();
+    await database?.dispose();
+  });
+
+  for (const operation of operations) {
+    describe(operation.name, () => {
+      for (const principal of PRINCIPALS) {
+        const expected: Outcome = operation.allowed.includes(principal) ? 'allow' : 'deny';
+        it(`${principal}: ${expected}`, async () => {
+          expect(await operation.run(world.clients[principal], world, principal)).toBe(expected);
+        });
+      }
+    });
+  }
+
+  it('audits refused changes, even those refused before reaching a service', async () => {
+    const { db } = world.app.stores.console.connection;
+    const rows = await db.select().from(world.app.stores.console.t.auditLogTable);
+    const refused = rows.filter((r) => r.outcome === 'denied').map((r) => r.action);
+    expect(refused).toEqual(expect.arrayContaining(['graphql.updateSettings', 'graphql.createDomain']));
+  });
+
+  it('never writes a password, session id, token or secret_id to the logs or the audit trail', async () => {
+    const rows = await world.app.stores.console.connection.db
+      .select()
+      .from(world.app.stores.console.t.auditLogTable);
+    expect(rows.length).toBeGreaterThan(10);
+    expect(world.logs.length).toBeGreaterThan(0);
+    const haystack = `${world.logs.join('\n')}\n${JSON.stringify(rows)}`;
+    expect(world.secrets.length).toBeGreaterThan(15);
+    for (const secret of world.secrets) expect(haystack).not.toContain(secret);
+  });
+}

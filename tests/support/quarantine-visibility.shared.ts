@@ -1,0 +1,106 @@
+// End to end through the listing: which recipients' mail an account sees, as amavisd stored them.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
+import { addAccount, addMessage } from './factories.ts';
+import { type Client, logInAs } from './graphql-client.ts';
+import type { DatabaseUnderTest } from './quarantine-listing.shared.ts';
+import { startTestApp, type TestApp } from './test-app.ts';
+
+// Recipients as amavisd writes them into maddr.email (lowercased, IDN domain in ASCII, quotes kept).
+const STORED = [
+  'user@x.test',
+  'user+tag@x.test',
+  'user-news@x.test',
+  'poweruser@x.test',
+  'userx@x.test',
+  'user@x.test.evil',
+  'user@sub.x.test',
+  '"john smith"@x.test',
+  'john@x.test',
+  'john-doe@x.test',
+  'john-lists@x.test',
+  'pingüino@xn--pjaro-xqa.example',
+];
+
+export function visibilitySuite(open: () => Promise<DatabaseUnderTest>): void {
+  let app: TestApp;
+  let admin: Client;
+  let database: DatabaseUnderTest;
+
+  const seen = async (email: string, password: string) => {
+    const client = await logInAs(app.url, email, password);
+    const response = await client.gql<{ quarantine: { edges: { node: { recipient: string } }[] } }>(
+      '{ quarantine(first: 100) { edges { node { recipient } } } }',
+    );
+    expect(response.errors).toBeUndefined();
+    return (response.data?.quarantine.edges.map((e) => e.node.recipient) ?? []).sort();
+  };
+
+  beforeAll(async () => {
+    database = await open();
+    await database.prepare?.();
+    app = await startTestApp(database.env);
+    await createSuperadmin(
+      app.stores.console,
+      { email: 'root@admin.test', password: 'root-password-1' },
+      { onlyIfNoAccounts: true },
+    );
+    admin = await logInAs(app.url, 'root@admin.test', 'root-password-1');
+    let time = 1_790_000_000;
+    for (const email of STORED)
+      await addMessage(app.stores.amavis, { timeNum: time++, recipients: [{ email }] });
+    const store = app.stores.console;
+    await addAccount(store, { email: 'user@x.test', role: 'user', password: 'user-password-1' });
+    await addAccount(store, {
+      email: 'john smith <js>',
+      role: 'user',
+      password: 'js-password-1',
+      addresses: ['"John Smith"@X.test'],
+    });
+    await addAccount(store, { email: 'john@x.test', role: 'user', password: 'john-password-1' });
+    await addAccount(store, { email: 'john-doe@x.test', role: 'user', password: 'johndoe-password-1' });
+    await addAccount(store, {
+      email: 'pingu',
+      role: 'user',
+      password: 'pingu-password-1',
+      addresses: ['Pingüino@Pájaro.example'],
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.dispose();
+  });
+
+  it('without a delimiter: the exact address only, never one that contains it', async () => {
+    expect(await seen('user@x.test', 'user-password-1')).toEqual(['user@x.test']);
+  });
+
+  it('with "+" and "-" as delimiters: the address and its extensions', async () => {
+    await admin.gql(
+      'mutation { updateSettings(input: { recipientDelimiter: "+-" }) { recipientDelimiter } }',
+    );
+    expect(await seen('user@x.test', 'user-password-1')).toEqual([
+      'user+tag@x.test',
+      'user-news@x.test',
+      'user@x.test',
+    ]);
+  });
+
+  it("never another account's real mailbox that looks like an extension (john-doe is not john's)", async () => {
+    expect(await seen('john@x.test', 'john-password-1')).toEqual(['john-lists@x.test', 'john@x.test']);
+    expect(await seen('john-doe@x.test', 'johndoe-password-1')).toEqual(['john-doe@x.test']);
+  });
+
+  it('matches quoted local parts with spaces, and IDN domains given in Unicode', async () => {
+    expect(await seen('john smith <js>', 'js-password-1')).toEqual(['"john smith"@x.test']);
+    expect(await seen('pingu', 'pingu-password-1')).toEqual(['pingüino@xn--pjaro-xqa.example']);
+  });
+
+  it('refuses a recipient delimiter amavisd could not use, with a clear message', async () => {
+    const response = await admin.gql(
+      'mutation { updateSettings(input: { recipientDelimiter: "@" }) { recipientDelimiter } }',
+    );
+    expect(response.errors?.[0]?.message).toMatch(/recipientDelimiter: .*"@" is not allowed/);
+  });
+}

@@ -33,8 +33,12 @@ export interface World {
   /** Global IDs of one entry per mailbox: alice@x.test, bob@x.test, carol@y.test. */
   entries: { alice: string; bob: string; carol: string };
   mailIds: { alice: string; bob: string; carol: string };
-  /** Global ID of alice@x.test's account. */
+  /** Global IDs of alice@x.test's account and of the x.test and y.test domains. */
   aliceAccount: string;
+  domains: Record<string, string>;
+  /** Per principal, things it may try to destroy: an account, a domain, an alias of x.test. */
+  targets: Record<Principal, { account: string; domain: string; alias: string }>;
+  superadminTokenId: number;
   /** Everything secret the world created, to prove none of it leaks into logs or errors. */
   secrets: string[];
   logs: string[];
@@ -242,6 +246,144 @@ export const OPERATIONS: Operation[] = [
       gate(await client.gql('{ auditLog(first: 5) { edges { node { action } } } }')) ?? 'allow',
   },
   {
+    name: 'query account(id) of alice@x.test',
+    allowed: [...X_ADMINS, 'user', 'userToken'],
+    run: async (client, world) => {
+      const response = await client.gql<{ account: { email: string } | null }>(
+        'query($id: ID!) { account(id: $id) { email } }',
+        { id: world.aliceAccount },
+      );
+      return gate(response) ?? (response.data?.account ? 'allow' : 'deny');
+    },
+  },
+  {
+    name: 'mutation deleteAccount (a user in x.test)',
+    allowed: X_ADMINS,
+    run: async (client, world, principal) =>
+      gate(
+        await client.gql('mutation($id: ID!) { deleteAccount(input: { id: $id }) { deletedAccountId } }', {
+          id: world.targets[principal].account,
+        }),
+      ) ?? 'allow',
+  },
+  {
+    name: "mutation setAccountAddresses (alice@x.test's, unchanged)",
+    allowed: X_ADMINS,
+    run: async (client, world) =>
+      gate(
+        await client.gql(
+          'mutation($id: ID!) { setAccountAddresses(input: { id: $id, primary: "alice@x.test", addresses: [] }) { account { email } } }',
+          { id: world.aliceAccount },
+        ),
+      ) ?? 'allow',
+  },
+  {
+    name: 'mutation renameDomain',
+    allowed: SUPERADMINS,
+    run: async (client, world, principal) =>
+      gate(
+        await client.gql(
+          'mutation($id: ID!, $name: String!) { renameDomain(input: { id: $id, name: $name }) { domain { name } } }',
+          {
+            id: world.targets[principal].domain,
+            name: `renamed-${principal.toLowerCase()}.matrix.test`,
+          },
+        ),
+      ) ?? 'allow',
+  },
+  {
+    name: 'mutation addDomainAlias (to x.test)',
+    allowed: SUPERADMINS,
+    run: async (client, world, principal) =>
+      gate(
+        await client.gql(
+          'mutation($id: ID!, $name: String!) { addDomainAlias(input: { domainId: $id, name: $name }) { domain { name } } }',
+          {
+            id: world.domains['x.test'],
+            name: `added-${principal.toLowerCase()}.matrix.test`,
+          },
+        ),
+      ) ?? 'allow',
+  },
+  {
+    name: 'mutation removeDomainAlias (from x.test)',
+    allowed: SUPERADMINS,
+    run: async (client, world, principal) =>
+      gate(
+        await client.gql(
+          'mutation($id: ID!, $name: String!) { removeDomainAlias(input: { domainId: $id, name: $name }) { domain { name } } }',
+          {
+            id: world.domains['x.test'],
+            name: world.targets[principal].alias,
+          },
+        ),
+      ) ?? 'allow',
+  },
+  {
+    name: 'mutation setDomainAdmins (y.test, unchanged)',
+    allowed: SUPERADMINS,
+    run: async (client, world) => {
+      const admins = await world.clients.superadmin.gql<{
+        domains: { name: string; admins: { id: string }[] }[];
+      }>('{ domains { name admins { id } } }');
+      const ids = admins.data?.domains.find((d) => d.name === 'y.test')?.admins.map((a) => a.id) ?? [];
+      return (
+        gate(
+          await client.gql(
+            'mutation($id: ID!, $ids: [ID!]!) { setDomainAdmins(input: { domainId: $id, accountIds: $ids }) { domain { name } } }',
+            {
+              id: world.domains['y.test'],
+              ids,
+            },
+          ),
+        ) ?? 'allow'
+      );
+    },
+  },
+  {
+    name: 'mutation deleteDomain',
+    allowed: SUPERADMINS,
+    run: async (client, world, principal) =>
+      gate(
+        await client.gql('mutation($id: ID!) { deleteDomain(input: { id: $id }) { deletedDomainId } }', {
+          id: world.targets[principal].domain,
+        }),
+      ) ?? 'allow',
+  },
+  {
+    name: "mutation revokeApiToken (the superadmin's)",
+    allowed: SUPERADMINS,
+    run: async (client, world) => {
+      const response = await client.gql(`mutation { revokeApiToken(id: ${world.superadminTokenId}) { id } }`);
+      // an account revoking a token that is not its own is told there is no such token of its
+      if (errorCode(response) === 'BAD_USER_INPUT') return 'deny';
+      return gate(response) ?? 'allow';
+    },
+  },
+  {
+    name: 'mutation logIn (wrong password)',
+    allowed: PRINCIPALS,
+    run: async (client) => {
+      const response = await client.gql<{ logIn: { __typename: string } }>(
+        'mutation { logIn(input: { email: "matrix-nobody@x.test", password: "wrong-password" }) { __typename } }',
+      );
+      return gate(response) ?? (response.data?.logIn.__typename.endsWith('Error') ? 'allow' : 'deny');
+    },
+  },
+  {
+    name: 'mutation startSelfService (wrong secret)',
+    allowed: PRINCIPALS,
+    run: async (client, world) => {
+      const response = await client.gql<{ startSelfService: { __typename: string } }>(
+        'mutation($mailId: String!) { startSelfService(input: { mailId: $mailId, secretId: "AAAAAAAAAAAA", recipient: "bob@x.test" }) { __typename } }',
+        { mailId: world.mailIds.bob },
+      );
+      return (
+        gate(response) ?? (response.data?.startSelfService.__typename.endsWith('Error') ? 'allow' : 'deny')
+      );
+    },
+  },
+  {
     name: 'mutation changePassword (wrong current password)',
     allowed: ACCOUNTS,
     run: async (client) => {
@@ -252,6 +394,17 @@ export const OPERATIONS: Operation[] = [
       if (gated) return gated;
       expect(response.data?.changePassword.__typename).toBe('InvalidCredentialsError');
       return 'allow';
+    },
+  },
+  {
+    // last: it ends the sessions the rows above use
+    name: 'mutation logOut',
+    allowed: PRINCIPALS.filter((p) => !p.endsWith('Token')),
+    run: async (client) => {
+      const response = await client.gql('mutation { logOut { kind } }');
+      // an API token has no session to end
+      if (errorCode(response) === 'BAD_USER_INPUT') return 'deny';
+      return gate(response) ?? 'allow';
     },
   },
 ];
@@ -336,6 +489,37 @@ export async function buildWorld(database: DatabaseUnderTest): Promise<World> {
   const aliceAccount =
     accounts.data?.accounts.edges.find((e) => e.node.email === 'alice@x.test')?.node.id ?? '';
 
+  const targets = {} as World['targets'];
+  for (const principal of PRINCIPALS) {
+    const tag = principal.toLowerCase();
+    const account = await superadmin.gql<{ createAccount: { account: { id: string } } }>(
+      'mutation($email: String!) { createAccount(input: { email: $email, role: user, password: "target-password-1" }) { account { id } } }',
+      { email: `del-${tag}@x.test` },
+    );
+    const domain = await superadmin.gql<{ createDomain: { domain: { id: string } } }>(
+      'mutation($name: String!) { createDomain(input: { name: $name }) { domain { id } } }',
+      { name: `del-${tag}.matrix.test` },
+    );
+    targets[principal] = {
+      account: account.data?.createAccount.account.id ?? '',
+      domain: domain.data?.createDomain.domain.id ?? '',
+      alias: `rm-${tag}.matrix.test`,
+    };
+  }
+  const domainList = await superadmin.gql<{ domains: { id: string; name: string }[] }>(
+    '{ domains { id name } }',
+  );
+  const domains = Object.fromEntries((domainList.data?.domains ?? []).map((d) => [d.name, d.id]));
+  for (const principal of PRINCIPALS) {
+    await superadmin.gql(
+      'mutation($id: ID!, $name: String!) { addDomainAlias(input: { domainId: $id, name: $name }) { domain { name } } }',
+      {
+        id: domains['x.test'],
+        name: targets[principal].alias,
+      },
+    );
+  }
+
   const user = await logInClient(app, 'alice@x.test', PASSWORDS.alice);
   const otherUser = await logInClient(app, 'bob@x.test', PASSWORDS.bob);
   const domainAdmin = await logInClient(app, 'xadmin@x.test', PASSWORDS.xadmin);
@@ -368,11 +552,16 @@ export async function buildWorld(database: DatabaseUnderTest): Promise<World> {
     selfServiceWrongSecret,
     selfServiceDisabled,
   };
+  const target = await superadmin.gql<{ createApiToken: { secret: string; token: { id: number } } }>(
+    'mutation { createApiToken(input: { name: "revocation target", access: read }) { secret token { id } } }',
+  );
+  secrets.push(target.data?.createApiToken.secret ?? '');
+  const superadminTokenId = target.data?.createApiToken.token.id ?? 0;
   for (const client of Object.values(clients)) {
     const session = client.session();
     if (session) secrets.push(session);
   }
-  return { app, clients, entries, mailIds, aliceAccount, secrets, logs };
+  return { app, clients, entries, mailIds, aliceAccount, domains, targets, superadminTokenId, secrets, logs };
 }
 
 export function accessMatrixSuite(

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../server/cli.ts', import.meta.url));
 
 export interface Finished {
   code: number | null;
@@ -12,14 +13,28 @@ export interface Finished {
 
 function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const clean = { ...process.env };
-  for (const key of ['AMAVIS_DATABASE_URL', 'DATABASE_URL', 'PORT', 'HOST', 'DATA_DIR']) delete clean[key];
+  for (const key of [
+    'AMAVIS_DATABASE_URL',
+    'DATABASE_URL',
+    'PORT',
+    'HOST',
+    'DATA_DIR',
+    'ADMIN_EMAIL',
+    'ADMIN_PASSWORD',
+  ]) {
+    delete clean[key];
+  }
   return { ...clean, LOG_LEVEL: 'info', ...env };
 }
 
 /** Runs the console to completion (for starts that must fail). */
-export function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<Finished> {
+export function runToExit(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+  command: string[] = [MAIN],
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, command, { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

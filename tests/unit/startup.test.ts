@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { logInAs } from '../support/graphql-client.ts';
-import { runToExit, startConsole } from '../support/run-console.ts';
+import { CLI, runToExit, startConsole } from '../support/run-console.ts';
 
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-startup-'));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
@@ -100,6 +100,60 @@ describe('starting on the embedded default', () => {
     } finally {
       const finished = await running.stop('SIGTERM');
       expect(finished.code).toBe(0);
+    }
+  });
+});
+
+describe('the first superadmin', () => {
+  it('is created at start from ADMIN_EMAIL and ADMIN_PASSWORD, and by the CLI later', async () => {
+    const dataDir = path.join(temp, 'admin');
+    const running = await startConsole({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      DEMO_DATA: 'false',
+      ADMIN_EMAIL: 'First@Admin.test',
+      ADMIN_PASSWORD: 'first-admin-password',
+    });
+    try {
+      expect(running.logs()).toMatch(/created the first superadmin from ADMIN_EMAIL/);
+      expect(running.logs()).not.toContain('first-admin-password');
+      const admin = await logInAs(running.url, 'first@admin.test', 'first-admin-password');
+      const viewer = await admin.gql<{ viewer: { role: string } }>('{ viewer { role } }');
+      expect(viewer.data?.viewer.role).toBe('superadmin');
+    } finally {
+      expect((await running.stop()).code).toBe(0);
+    }
+
+    const refused = await runToExit({ DATA_DIR: dataDir }, 20_000, [
+      CLI,
+      'create-superadmin',
+      '--email',
+      'ops@admin.test',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/set ADMIN_PASSWORD/);
+    const created = await runToExit({ DATA_DIR: dataDir, ADMIN_PASSWORD: 'ops-admin-password' }, 20_000, [
+      CLI,
+      'create-superadmin',
+      '--email',
+      'ops@admin.test',
+    ]);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/created the superadmin ops@admin.test/);
+    expect(created.stdout + created.stderr).not.toContain('ops-admin-password');
+
+    const again = await startConsole({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      ADMIN_EMAIL: 'x@admin.test',
+      ADMIN_PASSWORD: 'x-admin-password',
+    });
+    try {
+      // accounts exist now, so ADMIN_EMAIL creates nothing
+      expect(again.logs()).not.toMatch(/created the first superadmin/);
+      await logInAs(again.url, 'ops@admin.test', 'ops-admin-password');
+    } finally {
+      await again.stop();
     }
   });
 });

@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { createThrottles } from './access/throttle.ts';
 import type { Config } from './config.ts';
 import type { Stores } from './db/stores.ts';
+import { MESSAGE_ROUTE, serveMessageRoute } from './features/message/message.routes.ts';
 import { type Context, createContextFactory, type InitialContext } from './graphql/context.ts';
 import { maskError } from './graphql/errors.ts';
 import { checkHealth } from './health.ts';
@@ -87,6 +88,7 @@ const responseCookies: Plugin<InitialContext> = {
 
 export async function createApp({ config, stores, log }: AppOptions): Promise<App> {
   const throttles = createThrottles();
+  const contextFactory = createContextFactory({ config, stores, log, throttles });
   const yoga = createYoga<InitialContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -94,7 +96,7 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
     graphiql: false,
     landingPage: false,
     maskedErrors: { maskError },
-    context: createContextFactory({ config, stores, log, throttles }),
+    context: contextFactory,
     plugins: [
       jsonPostsOnly,
       responseCookies,
@@ -127,6 +129,16 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
         });
         res.end(JSON.stringify(health));
       });
+      return;
+    }
+    if (MESSAGE_ROUTE.test(path)) {
+      void contextFactory({ req, plainHttp: true })
+        .then((context) => serveMessageRoute(req, res, context))
+        .catch((error: unknown) => {
+          log.error({ err: error, path }, 'message route failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('Unexpected error.\n');
+        });
       return;
     }
     if (path === GRAPHQL_PATH) {

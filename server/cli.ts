@@ -1,6 +1,13 @@
 // Operator commands: `node server/cli.ts <command>` (npm scripts wrap them; see README.md).
 
 import { parseArgs } from 'node:util';
+import {
+  createIndexStatement,
+  createListingIndexes,
+  dropIndexStatement,
+  dropListingIndexes,
+  LISTING_INDEXES,
+} from './amavis/listing-indexes.ts';
 import { loadConfig } from './config.ts';
 import { createAmavisTables } from './db/amavis-tables.ts';
 import { openDatabase } from './db/database.ts';
@@ -42,6 +49,43 @@ const commands: Record<string, { help: string; run: () => Promise<string> }> = {
         return result === 'created'
           ? `created the amavis tables in ${connection.display}`
           : `the amavis tables already exist in ${connection.display}; nothing changed`;
+      } finally {
+        await connection.close();
+      }
+    },
+  },
+  'create-indexes': {
+    help:
+      "Adds the optional indexes the quarantine listing uses to amavisd's tables in AMAVIS_DATABASE_URL " +
+      '(online, idempotent); --drop removes them again, --print only shows the SQL.',
+    run: async () => {
+      const { values } = parseArgs({
+        args: process.argv.slice(3),
+        options: { drop: { type: 'boolean' }, print: { type: 'boolean' } },
+      });
+      const config = loadConfig();
+      const dialect = config.amavisDatabase.kind === 'url' ? config.amavisDatabase.dialect : 'pg';
+      if (values.print) {
+        const embedded = config.amavisDatabase.kind === 'embedded';
+        return LISTING_INDEXES[dialect]
+          .map((index) =>
+            values.drop
+              ? `${dropIndexStatement(dialect, index, embedded)};`
+              : `-- ${index.purpose}\n${createIndexStatement(dialect, index, embedded)};`,
+          )
+          .join('\n');
+      }
+      const connection = await openDatabase(config.amavisDatabase, 'amavis');
+      try {
+        const result = values.drop
+          ? await dropListingIndexes(connection)
+          : await createListingIndexes(connection);
+        const verb = values.drop ? 'dropped' : 'created';
+        const lines = [
+          ...result.changed.map((index) => `${verb} ${index}`),
+          ...result.unchanged.map((index) => `${index} was already ${values.drop ? 'absent' : 'there'}`),
+        ];
+        return `${lines.join('\n')}\n(${connection.display})`;
       } finally {
         await connection.close();
       }

@@ -5,6 +5,7 @@ import './graphql/error-types.ts';
 import './features/accounts/accounts.graphql.ts';
 import './features/audit/audit.graphql.ts';
 import './features/auth/auth.graphql.ts';
+import './features/message/message.graphql.ts';
 import './features/quarantine/quarantine.graphql.ts';
 import './features/settings/settings.graphql.ts';
 

@@ -45,6 +45,8 @@ export interface InitialContext {
   connectionParams?: Record<string, unknown>;
   /** Set over HTTP by app.ts: where Set-Cookie headers for this response go. */
   responseCookies?: string[];
+  /** Set by the plain HTTP routes outside GraphQL (downloads), which have `req` but no `request`. */
+  plainHttp?: boolean;
 }
 
 function header(initial: InitialContext, name: string): string | null {
@@ -83,7 +85,7 @@ export function createContextFactory(deps: ContextDeps) {
     const secure =
       (initial.request ? new URL(initial.request.url).protocol === 'https:' : false) ||
       (config.trustProxy && header(initial, 'x-forwarded-proto') === 'https');
-    const overWebSocket = !initial.request;
+    const overWebSocket = !initial.request && !initial.plainHttp;
     const token =
       bearer(header(initial, 'authorization')) ?? bearer(initial.connectionParams?.authorization) ?? null;
     const cookies = parseCookie(header(initial, 'cookie') ?? '');

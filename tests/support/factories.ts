@@ -1,6 +1,6 @@
 // Builds amavisd rows the way amavisd writes them, for tests that need precise data.
 import { createHash, randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { hashPassword } from '../../server/access/passwords.ts';
 import type { AmavisStore, ConsoleStore } from '../../server/db/stores.ts';
 
@@ -12,6 +12,8 @@ export interface RecipientSpec {
 }
 
 export interface MessageSpec {
+  /** amavisd's $partition_tag (0 by default); the sender's and recipients' maddr rows get it too. */
+  partitionTag?: number;
   mailId?: string;
   secretId?: string;
   timeNum: number;
@@ -48,14 +50,18 @@ export function reversedDomain(email: string): string {
   return (email.split('@')[1] ?? '').split('.').reverse().join('.');
 }
 
-export async function addressId(store: AmavisStore, email: string): Promise<number> {
+export async function addressId(store: AmavisStore, email: string, partitionTag = 0): Promise<number> {
   const { db } = store.connection;
   const maddr = store.t.maddrTable;
   const bytes = Buffer.from(email, 'utf8');
-  const find = () => db.select({ id: maddr.id }).from(maddr).where(eq(maddr.email, bytes));
+  const find = () =>
+    db
+      .select({ id: maddr.id })
+      .from(maddr)
+      .where(and(eq(maddr.partitionTag, partitionTag), eq(maddr.email, bytes)));
   const existing = await find();
   if (existing[0]) return existing[0].id;
-  await db.insert(maddr).values({ partitionTag: 0, email: bytes, domain: reversedDomain(email) });
+  await db.insert(maddr).values({ partitionTag, email: bytes, domain: reversedDomain(email) });
   const created = await find();
   if (!created[0]) throw new Error(`could not insert maddr ${email}`);
   return created[0].id;
@@ -70,11 +76,12 @@ export async function addMessage(store: AmavisStore, spec: MessageSpec): Promise
     Buffer.from(
       `From: ${spec.fromHeader ?? 'sender@example.net'}\nSubject: ${spec.subject ?? 'test'}\n\nbody\n`,
     );
-  const sid = await addressId(store, spec.sender ?? 'sender@example.net');
+  const partitionTag = spec.partitionTag ?? 0;
+  const sid = await addressId(store, spec.sender ?? 'sender@example.net', partitionTag);
   const content = spec.content === undefined ? (spec.recipients[0]?.content ?? 'S') : spec.content;
   const quarantined = spec.quarantined ?? content !== null;
   await db.insert(msgsTable).values({
-    partitionTag: 0,
+    partitionTag,
     mailId,
     secretId: spec.secretId ?? randomMailId(),
     amId: '12345-01',
@@ -93,10 +100,10 @@ export async function addMessage(store: AmavisStore, spec: MessageSpec): Promise
   for (const recipient of spec.recipients) {
     rseqnum += 1;
     await db.insert(msgrcptTable).values({
-      partitionTag: 0,
+      partitionTag,
       mailId,
       rseqnum,
-      rid: await addressId(store, recipient.email),
+      rid: await addressId(store, recipient.email, partitionTag),
       isLocal: 'Y',
       content: recipient.content ?? content ?? ' ',
       ds: 'D',
@@ -105,7 +112,7 @@ export async function addMessage(store: AmavisStore, spec: MessageSpec): Promise
     });
   }
   if (quarantined) {
-    await db.insert(quarantineTable).values({ partitionTag: 0, mailId, chunkInd: 1, mailText: raw });
+    await db.insert(quarantineTable).values({ partitionTag, mailId, chunkInd: 1, mailText: raw });
   }
   return mailId;
 }

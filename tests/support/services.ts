@@ -42,7 +42,10 @@ export function readLabEnv(): LabEnv | null {
 
 export const AMAVIS_DOC_DIR = process.env.AMAVIS_DOC_DIR ?? '/usr/share/doc/amavisd-new';
 
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
 const probes = {
+  chromium: async () => fs.existsSync(CHROMIUM),
   amavisDocs: async () =>
     fs.existsSync(`${AMAVIS_DOC_DIR}/README.sql-pg.gz`) &&
     fs.existsSync(`${AMAVIS_DOC_DIR}/README.sql-mysql.gz`),
@@ -66,6 +69,7 @@ const probes = {
 export type Service = keyof typeof probes;
 
 const hints: Record<Service, string> = {
+  chromium: `Chromium at ${CHROMIUM} (apt-get install chromium)`,
   amavisDocs: `amavisd-new's documentation in ${AMAVIS_DOC_DIR} (apt-get install amavisd-new)`,
   postgresql: `PostgreSQL at ${PG_ADMIN_URL}`,
   mariadb: `MariaDB at ${MYSQL_ADMIN_URL}`,

@@ -14,6 +14,7 @@ import { openDatabase } from '../../server/db/database.ts';
 import type { AmavisStore } from '../../server/db/stores.ts';
 import { attachmentContent, parseMessage } from '../../server/mail/parse-message.ts';
 import { openRealDatabase } from '../support/databases.ts';
+import { MEMORY_SAMPLER } from '../support/memory-sampler.ts';
 import { describeWith } from '../support/services.ts';
 
 interface Opened {
@@ -223,17 +224,7 @@ async function openInFreshProcess(
     const target = JSON.parse(process.env.REASSEMBLY_TARGET);
     const connection = await openDatabase(target, 'test');
     await connection.ping();
-    globalThis.gc();
-    const before = process.memoryUsage();
-    const heap = (m) => m.heapUsed + m.arrayBuffers;
-    let peak = 0;
-    let peakHeap = 0;
-    const sample = () => {
-      const m = process.memoryUsage();
-      peak = Math.max(peak, m.rss - before.rss);
-      peakHeap = Math.max(peakHeap, heap(m) - heap(before));
-    };
-    const timer = setInterval(sample, 2);
+${MEMORY_SAMPLER}
     const t0 = performance.now();
     const loaded = await loadQuarantinedMessage({ connection, t: amavisTables(connection.dialect) }, ${JSON.stringify(key)});
     const t1 = performance.now();

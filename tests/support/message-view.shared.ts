@@ -59,7 +59,7 @@ export function hostileMessage(mailId: string, recipient: string, trackerUrl: st
 }
 
 const OPEN = `query($id: ID!) { message(id: $id) {
-  id status subject from { name address } to { address } date
+  id status entry { recipient status { kind } content { kind } } subject from { name address } to { address } date
   amavis { envelopeFrom envelopeTo quarantineId alerts }
   spam { isSpam score required tests { name score } }
   parts { partId parentPartId depth contentType }
@@ -224,8 +224,14 @@ export function messageViewSuite(open: () => Promise<DatabaseUnderTest>): void {
   });
 
   it('its recipient opening it marks it viewed; a pending request stays pending', async () => {
-    const opened = await world.alice.gql<Opened>(OPEN, { id: world.entry });
+    const opened = await world.alice.gql<Opened & { message: { entry: { status: { kind: string } } } }>(
+      OPEN,
+      {
+        id: world.entry,
+      },
+    );
     expect(opened.data?.message?.status).toBe('V');
+    expect(opened.data?.message?.entry.status.kind).toBe('viewed');
     expect(await rs(world.mailId)).toBe('V');
     const pending = await world.alice.gql<Opened>(OPEN, { id: world.pendingEntry });
     expect(pending.data?.message?.status).toBe('p');

@@ -24,6 +24,7 @@ import {
 } from '../../server/mail/parse-message.ts';
 import { sanitizeEmailHtml } from '../../server/mail/sanitize-html.ts';
 import { describeSpamTests, parseSpamReport, parseStatusTests } from '../../server/mail/spam-verdict.ts';
+import { MEMORY_SAMPLER } from '../support/memory-sampler.ts';
 
 const FIXTURES = new URL('../fixtures/mail/', import.meta.url);
 const MB = 1024 * 1024;
@@ -587,17 +588,7 @@ async function measureInFreshProcess(megabytes: number): Promise<MemoryReport> {
       '--B\\nContent-Type: application/pdf; name=big.pdf\\nContent-Transfer-Encoding: base64\\n\\n';
     const bytes = Math.floor((${megabytes} * 1048576 / 78) * 57);
     const raw = Buffer.from(head + randomBytes(bytes).toString('base64').replace(/.{76}/g, '$&\\n') + '\\n--B--\\n');
-    globalThis.gc();
-    const before = process.memoryUsage();
-    const heap = (m) => m.heapUsed + m.arrayBuffers;
-    let peak = 0;
-    let peakHeap = 0;
-    const sample = () => {
-      const m = process.memoryUsage();
-      peak = Math.max(peak, m.rss - before.rss);
-      peakHeap = Math.max(peakHeap, heap(m) - heap(before));
-    };
-    const timer = setInterval(sample, 2);
+${MEMORY_SAMPLER}
     const started = performance.now();
     const parsed = await parseMessage(raw);
     const ms = performance.now() - started;

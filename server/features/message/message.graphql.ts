@@ -1,5 +1,6 @@
 import { builder } from '../../graphql/builder.ts';
 import type { MailAddress, MimePart, SpamTest } from '../../mail/parse-message.ts';
+import { QuarantinedMessageRef } from '../quarantine/quarantine.graphql.ts';
 import { entryKeyFromGlobalId, messageUrls } from './message.routes.ts';
 import { type OpenedMessage, openMessage } from './message.service.ts';
 
@@ -154,6 +155,11 @@ const MessageRef = builder.objectRef<MessageShape>('MessageView').implement({
     'Opening it as its recipient marks it viewed; every opening is audited.',
   fields: (t) => ({
     id: t.exposeID('globalId', { description: 'The global ID of the (message, recipient) entry.' }),
+    entry: t.field({
+      type: QuarantinedMessageRef,
+      description: 'The quarantine entry as the listing shows it (verdict, score, status after opening).',
+      resolve: (m) => m.entry,
+    }),
     status: t.string({
       description: "The entry's release status code after opening (a space for new).",
       resolve: (m) => m.entry.statusCode,

@@ -77,7 +77,7 @@ const MessageStatusRef = builder.objectRef<CodeDescription<StatusKind>>('Message
   }),
 });
 
-const QuarantinedMessageRef = builder.loadableNode('QuarantinedMessage', {
+export const QuarantinedMessageRef = builder.loadableNode('QuarantinedMessage', {
   description:
     'A quarantined message as one recipient got it. A message with three recipients is three of these, ' +
     'because every action (view, release, delete) is per recipient.',

@@ -12,6 +12,7 @@ import { startTestApp, type TestApp } from '../support/test-app.ts';
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
 interface Entry {
+  id: string;
   mailId: string;
   recipient: string;
   envelopeSender: string;
@@ -77,7 +78,7 @@ for (const [instance, dialect, service] of [
       for (let attempt = 0; attempt < 60 && !entry; attempt++) {
         const result = await admin.gql<{ quarantine: { edges: { node: Entry }[] } }>(
           `{ quarantine(first: 100) { edges { node {
-              mailId recipient envelopeSender fromHeader subject size score
+              id mailId recipient envelopeSender fromHeader subject size score
               content { code kind } status { kind } } } } }`,
         );
         expect(result.errors).toBeUndefined();
@@ -97,6 +98,27 @@ for (const [instance, dialect, service] of [
       expect(entry?.score).toBeGreaterThan(990);
       expect(entry?.score).toBeLessThan(1010);
       expect(entry?.size).toBeGreaterThan(200);
+
+      // Opened, it shows amavisd's verdict rule by rule, described from SpamAssassin's own rule files.
+      const opened = await admin.gql<{
+        message: {
+          text: string;
+          amavis: { quarantineId: string; envelopeFrom: string };
+          spam: { isSpam: boolean; tests: { name: string; score: number; description: string | null }[] };
+          problems: string[];
+        };
+      }>(
+        `query($id: ID!) { message(id: $id) { text problems amavis { quarantineId envelopeFrom }
+           spam { isSpam tests { name score description } } } }`,
+        { id: entry?.id },
+      );
+      const message = opened.data?.message;
+      expect(message?.problems).toEqual([]);
+      expect(message?.amavis).toEqual({ quarantineId: entry?.mailId, envelopeFrom: 'spammer@sender.test' });
+      expect(message?.text).toContain(`unique body ${tag}`);
+      const gtube = message?.spam.tests.find((t) => t.name === 'GTUBE');
+      expect(gtube?.score).toBe(1000);
+      expect(gtube?.description).toMatch(/Generic Test for Unsolicited Bulk Email/i);
     });
   });
 }

@@ -8,6 +8,7 @@ import { recordAudit } from '../../audit/audit-log.ts';
 import type { Stores } from '../../db/stores.ts';
 import { attachmentContent, type ParsedMessage, parseMessage } from '../../mail/parse-message.ts';
 import { sanitizeEmailHtml } from '../../mail/sanitize-html.ts';
+import { ruleDescriptions } from '../../mail/spamassassin-rules.ts';
 import type { ClientInfo } from '../auth/auth.service.ts';
 import {
   type EntryKey,
@@ -97,7 +98,8 @@ export async function openMessage(
   }
   const stored = await loadQuarantinedMessage(stores.amavis, key);
   const raw = stored?.raw ?? Buffer.alloc(0);
-  const parsed = await parseMessage(raw);
+  // descriptions for rules X-Spam-Report does not describe, from the local SpamAssassin if installed
+  const parsed = await parseMessage(raw, { ruleDescriptions: await ruleDescriptions() });
   const problems = [...(stored?.problems ?? ['the quarantined copy is gone']), ...parsed.problems];
   if (await isOwnRecipient(stores, viewer, key)) {
     await markViewed(stores, key);

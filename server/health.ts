@@ -41,14 +41,14 @@ async function probe(connection: Connection): Promise<DatabaseHealth> {
 }
 
 export async function checkHealth(stores: Stores): Promise<Health> {
-  const [amavis, consoleDb] = await Promise.all([
+  const [amavis, separateConsole] = await Promise.all([
     probe(stores.amavis.connection),
     stores.console.connection === stores.amavis.connection ? null : probe(stores.console.connection),
   ]);
-  const console = consoleDb ?? amavis;
+  const consoleHealth = separateConsole ?? amavis;
   return {
-    status: amavis.reachable && console.reachable ? 'ok' : 'degraded',
+    status: amavis.reachable && consoleHealth.reachable ? 'ok' : 'degraded',
     version: VERSION,
-    databases: { amavis, console },
+    databases: { amavis, console: consoleHealth },
   };
 }

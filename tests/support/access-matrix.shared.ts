@@ -153,6 +153,45 @@ export const OPERATIONS: Operation[] = [
     },
   },
   {
+    name: "query message(id): open alice@x.test's message",
+    allowed: [
+      'user',
+      'userToken',
+      'domainAdmin',
+      'domainAdminToken',
+      'superadmin',
+      'superadminToken',
+      'selfService',
+    ],
+    run: async (client, world) => {
+      const response = await client.gql<{ message: { id: string } | null }>(
+        'query($id: ID!) { message(id: $id) { id } }',
+        {
+          id: world.entries.alice,
+        },
+      );
+      return gate(response) ?? (response.data?.message ? 'allow' : 'deny');
+    },
+  },
+  {
+    name: "GET /messages/<id>/raw of alice@x.test's message",
+    allowed: [
+      'user',
+      'userToken',
+      'domainAdmin',
+      'domainAdminToken',
+      'superadmin',
+      'superadminToken',
+      'selfService',
+    ],
+    run: async (client, world) => {
+      const status = await client.fetchStatus(`/messages/${encodeURIComponent(world.entries.alice)}/raw`);
+      if (status === 200) return 'allow';
+      if (status === 401 || status === 404) return 'deny';
+      throw new Error(`unexpected status ${status}`);
+    },
+  },
+  {
     name: 'query apiTokens',
     allowed: ACCOUNTS,
     run: async (client) => gate(await client.gql('{ apiTokens { id } }')) ?? 'allow',

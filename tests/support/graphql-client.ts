@@ -13,6 +13,8 @@ export interface Client {
   setToken(value: string | null): void;
   /** Every Set-Cookie header received, for tests that inspect the attributes. */
   setCookies: string[];
+  /** GETs a plain HTTP route (downloads) with the same credentials; returns the status. */
+  fetchStatus(path: string): Promise<number>;
 }
 
 export function createClient(
@@ -22,8 +24,17 @@ export function createClient(
   let session = credentials.session ?? null;
   let token = credentials.token ?? null;
   const setCookies: string[] = [];
+  const authHeaders = (): Record<string, string> => ({
+    ...(session ? { cookie: `ac_session=${session}` } : {}),
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  });
   return {
     setCookies,
+    fetchStatus: async (path) => {
+      const response = await fetch(`${baseUrl}${path}`, { headers: authHeaders() });
+      await response.arrayBuffer();
+      return response.status;
+    },
     session: () => session,
     setSession: (value) => {
       session = value;

@@ -93,6 +93,16 @@ const ACCOUNTS: Principal[] = [
   'superadminToken',
 ];
 const SUPERADMINS: Principal[] = ['superadmin', 'superadminToken'];
+/** Who may see alice@x.test's mail: alice, the admins of x.test, superadmins and alice's self-service link. */
+const ALICE_VIEWERS: Principal[] = [
+  'user',
+  'userToken',
+  'domainAdmin',
+  'domainAdminToken',
+  'superadmin',
+  'superadminToken',
+  'selfService',
+];
 const X_ADMINS: Principal[] = [...SUPERADMINS, 'domainAdmin', 'domainAdminToken'];
 
 export const OPERATIONS: Operation[] = [
@@ -103,15 +113,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     name: "list alice@x.test's message",
-    allowed: [
-      'user',
-      'userToken',
-      'domainAdmin',
-      'domainAdminToken',
-      'superadmin',
-      'superadminToken',
-      'selfService',
-    ],
+    allowed: ALICE_VIEWERS,
     run: seesInList('alice'),
   },
   {
@@ -133,15 +135,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     name: "open alice@x.test's entry by global ID",
-    allowed: [
-      'user',
-      'userToken',
-      'domainAdmin',
-      'domainAdminToken',
-      'superadmin',
-      'superadminToken',
-      'selfService',
-    ],
+    allowed: ALICE_VIEWERS,
     run: async (client, world) => {
       const response = await client.gql<{ node: { id: string } | null }>(
         'query($id: ID!) { node(id: $id) { id } }',
@@ -154,15 +148,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     name: "query message(id): open alice@x.test's message",
-    allowed: [
-      'user',
-      'userToken',
-      'domainAdmin',
-      'domainAdminToken',
-      'superadmin',
-      'superadminToken',
-      'selfService',
-    ],
+    allowed: ALICE_VIEWERS,
     run: async (client, world) => {
       const response = await client.gql<{ message: { id: string } | null }>(
         'query($id: ID!) { message(id: $id) { id } }',
@@ -175,15 +161,7 @@ export const OPERATIONS: Operation[] = [
   },
   {
     name: "GET /messages/<id>/raw of alice@x.test's message",
-    allowed: [
-      'user',
-      'userToken',
-      'domainAdmin',
-      'domainAdminToken',
-      'superadmin',
-      'superadminToken',
-      'selfService',
-    ],
+    allowed: ALICE_VIEWERS,
     run: async (client, world) => {
       const status = await client.fetchStatus(`/messages/${encodeURIComponent(world.entries.alice)}/raw`);
       if (status === 200) return 'allow';

@@ -18,10 +18,6 @@ export interface RecipientColumns {
 const NOTHING = sql`1 = 0`;
 
 export function visibleTo(actor: Actor, settings: Settings, columns: RecipientColumns): SQL | undefined {
-  const addressSettings = {
-    localpartIsCaseSensitive: settings.localpartIsCaseSensitive,
-    recipientDelimiter: settings.recipientDelimiter,
-  };
   switch (actor.kind) {
     case 'anonymous':
       return NOTHING;
@@ -35,7 +31,7 @@ export function visibleTo(actor: Actor, settings: Settings, columns: RecipientCo
       if (actor.role === 'superadmin') return undefined;
       const own = recipientCondition(
         columns.email,
-        recipientMatcher(actor.addresses, addressSettings, { notOwned: actor.othersAddresses }),
+        recipientMatcher(actor.addresses, settings, { notOwned: actor.othersAddresses }),
       );
       if (actor.role === 'domainadmin') return or(domainCondition(columns.domain, actor.domains), own);
       return own;

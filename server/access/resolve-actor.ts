@@ -39,8 +39,9 @@ export async function loadAccountActor(
     .where(eq(accountAddressesTable.accountId, accountId));
   addresses.sort((a, b) => Number(b.isPrimary) - Number(a.isPrimary) || a.address.localeCompare(b.address));
   const mine = addresses.map((a) => a.address);
+  // Only the extension match of users' and domain admins' own mail needs them; superadmins see all.
   const othersAddresses =
-    mine.length === 0
+    mine.length === 0 || account.role === 'superadmin'
       ? []
       : (
           await db

@@ -484,12 +484,9 @@ async function checkAddressesFree(
   if (first) throw new InputError(`addresses: ${first.address} already belongs to another account`);
 }
 
-async function addressSettings(store: ConsoleStore): Promise<AddressSettings> {
-  const settings = await getSettings(store);
-  return {
-    localpartIsCaseSensitive: settings.localpartIsCaseSensitive,
-    recipientDelimiter: settings.recipientDelimiter,
-  };
+/** The settings carry the address rules (case, delimiter) amavisd matches with. */
+function addressSettings(store: ConsoleStore): Promise<AddressSettings> {
+  return getSettings(store);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -324,11 +324,7 @@ builder.mutationField('startSelfService', (t) =>
         context.stores.console,
         { ...authOptions(context), enabled: settings.selfService, ttlMs: 60 * 60 * 1000 },
         input,
-        (address) =>
-          normaliseAddress(address, {
-            localpartIsCaseSensitive: settings.localpartIsCaseSensitive,
-            recipientDelimiter: settings.recipientDelimiter,
-          }),
+        (address) => normaliseAddress(address, settings),
         context.client,
       );
       context.setSessionCookie(session.secret, session.expiresAt);

@@ -31,10 +31,14 @@ async function visibleEntry(stores: Stores, viewer: Viewer, key: EntryKey): Prom
   return entry ?? null;
 }
 
-/** Whether the viewer is this entry's recipient (not an admin looking at someone else's mail). */
+/**
+ * Whether the viewer is this entry's recipient (not an admin looking at someone else's mail). Users and
+ * self-service links only see their own mail, so the visible entry answers for them; admins are asked
+ * again as if they were plain users.
+ */
 async function isOwnRecipient(stores: Stores, viewer: Viewer, key: EntryKey): Promise<boolean> {
   const { actor } = viewer;
-  if (actor.kind === 'selfService') return true;
+  if (actor.kind === 'selfService' || (actor.kind === 'account' && actor.role === 'user')) return true;
   if (actor.kind !== 'account') return false;
   const asUser: Actor = { ...actor, role: 'user', domains: [] };
   return (await visibleEntry(stores, { ...viewer, actor: asUser }, key)) !== null;
@@ -109,6 +113,13 @@ export async function openMessage(
   return { entry, parsed, rawSize: raw.length, problems };
 }
 
+/** The entry, if visible, with its stored copy, if any: what every download starts from. */
+async function visibleCopy(stores: Stores, viewer: Viewer, key: EntryKey) {
+  const entry = await visibleEntry(stores, viewer, key);
+  const stored = entry ? await loadQuarantinedMessage(stores.amavis, key) : null;
+  return { entry, stored };
+}
+
 /** The message as amavisd stored it, byte for byte, for a .eml download. */
 export async function rawMessage(
   stores: Stores,
@@ -116,8 +127,7 @@ export async function rawMessage(
   key: EntryKey,
   client: ClientInfo,
 ): Promise<{ entry: QuarantineEntry; raw: Buffer } | null> {
-  const entry = await visibleEntry(stores, viewer, key);
-  const stored = entry ? await loadQuarantinedMessage(stores.amavis, key) : null;
+  const { entry, stored } = await visibleCopy(stores, viewer, key);
   await audit(stores, viewer, 'message.download', stored ? entry : null, key, client);
   return entry && stored ? { entry, raw: stored.raw } : null;
 }
@@ -130,8 +140,7 @@ export async function messageAttachment(
   partId: string,
   client: ClientInfo,
 ): Promise<{ filename: string; contentType: string; content: Buffer } | null> {
-  const entry = await visibleEntry(stores, viewer, key);
-  const stored = entry ? await loadQuarantinedMessage(stores.amavis, key) : null;
+  const { entry, stored } = await visibleCopy(stores, viewer, key);
   const part = stored ? await attachmentContent(stored.raw, partId) : null;
   await audit(stores, viewer, 'message.attachment', part ? entry : null, key, client, { partId });
   return part;
@@ -144,9 +153,7 @@ export async function messageHtml(
   key: EntryKey,
   allowRemoteImages: boolean,
 ): Promise<{ html: string; blockedRemoteResources: number } | null> {
-  const entry = await visibleEntry(stores, viewer, key);
-  if (!entry) return null;
-  const stored = await loadQuarantinedMessage(stores.amavis, key);
+  const { stored } = await visibleCopy(stores, viewer, key);
   if (!stored) return null;
   const parsed = await parseMessage(stored.raw);
   if (parsed.html === null) return null;

@@ -25,7 +25,14 @@ LAB_IMAP_PORT=10143 # the lab's own Dovecot (IMAP, no TLS), see dovecot-lab.conf
 LAB_AMAVIS_CONF=/etc/amavis/conf.d/60-amavis-console-lab   # no dot: run-parts skips dotted names
 LAB_SA_CF=/etc/spamassassin/60-amavis-console-lab.cf
 LAB_AMAVIS_HOSTNAME=amavis-lab.example.test
-LAB_SPAMD_VIRTUAL_DIR=/var/lib/spamassassin/amavis-lab-virtual
+# SpamAssassin's Bayes store (amavisd, spamd and sa-learn): SQL on the lab's PostgreSQL,
+# schema from SpamAssassin's own bayes_pg.sql; must match spamassassin-lab.cf
+LAB_BAYES_DB_NAME=spamassassin_lab
+LAB_BAYES_DB_USER=sa_lab
+LAB_BAYES_DB_PASS=sa_lab
+LAB_SA_SQL_DIR=/usr/share/doc/spamassassin/sql
+# earlier labs kept per-user DBM bayes here (spamd --virtual-config-dir); setup.sh removes it
+LAB_SPAMD_OLD_VIRTUAL_DIR=/var/lib/spamassassin/amavis-lab-virtual
 LAB_NODE_MIN_MAJOR=24
 # the lab Dovecot's users: name password name password ... (no ':' anywhere)
 LAB_IMAP_USERS=(

@@ -5,10 +5,10 @@
 # (IMAP) with test users for the console's IMAP login.
 # Debian 12, as root, no systemd needed. See README.md next to this file.
 #
-# Idempotent. Every run resets the amavis_lab databases, the sink directory
-# and spamd's per-user bayes, and restarts both amavisd instances (they hold
-# connections to the dropped databases). The sink, spamd and Dovecot keep
-# running when they are healthy and unchanged.
+# Idempotent. Every run resets the amavis_lab databases, SpamAssassin's SQL
+# Bayes store (spamassassin_lab) and the sink directory, and restarts both
+# amavisd instances (they hold connections to the dropped databases). The
+# sink, spamd and Dovecot keep running when they are healthy and unchanged.
 #
 # Environment:
 #   STATE_DIR  state, pid files, logs, lab.env/lab.json (default /tmp/amavis-console-lab)
@@ -61,6 +61,9 @@ else
   lab_apt_install 1
 fi
 [[ -x $NODE ]] || lab_die "no Node at $NODE (run npm ci first, or set LAB_NODE)"
+# (a dpkg path-exclude for /usr/share/doc, common in container images, drops it)
+[[ -s $LAB_SA_SQL_DIR/bayes_pg.sql ]] ||
+  lab_die "$LAB_SA_SQL_DIR/bayes_pg.sql is missing (package spamassassin, its documentation)"
 node_major=$("$NODE" -p 'process.versions.node.split(".")[0]')
 ((node_major >= LAB_NODE_MIN_MAJOR)) || lab_die "$NODE is Node $node_major; the sink needs >= $LAB_NODE_MIN_MAJOR"
 
@@ -86,8 +89,10 @@ SINK_PIDFILE=$STATE_DIR/sink.pid
 SPAMD_PIDFILE=$STATE_DIR/spamd.pid
 SPAMD_LOG=$STATE_DIR/spamd.log
 # -L: local tests only (no DNS); --allow-tell: `spamc -L` learning;
-# -x + virtual config dirs: per-user bayes in $LAB_SPAMD_VIRTUAL_DIR/<spamc -u user>
-spamd_args=(-d -L --allow-tell -x --virtual-config-dir="$LAB_SPAMD_VIRTUAL_DIR/%u"
+# -x: no per-user config files. Bayes is the SQL store of spamassassin-lab.cf,
+# rows per `spamc -u USER` (with -x and -u debian-spamd, spamd never looks USER
+# up as a unix account; it only passes the name on to SpamAssassin).
+spamd_args=(-d -L --allow-tell -x
   -i "$LAB_HOST" -p "$LAB_SPAMD_PORT" -u debian-spamd -m 2 -r "$SPAMD_PIDFILE" -s "$SPAMD_LOG")
 # identity of a running sink/spamd: restart when its code, config or args changed
 sink_id="$(sha256sum "$HERE/smtp-sink.ts" | cut -d' ' -f1) $NODE $SINK_DIR $LAB_HOST:$LAB_SINK_PORT"
@@ -110,10 +115,9 @@ if lab_pidfile_alive "$SINK_PIDFILE" && lab_port_open "$LAB_SINK_PORT" &&
   keep_sink=1
 fi
 keep_spamd=0
-# (spamd is also restarted when tests wrote per-user bayes data: a clean lab)
+# (spamd keeps no state of its own: its bayes is the SQL store, reset below)
 if lab_pidfile_alive "$SPAMD_PIDFILE" && lab_port_open "$LAB_SPAMD_PORT" &&
-  same_id "$STATE_DIR/spamd.id" "$spamd_id" &&
-  [[ -z $(find "$LAB_SPAMD_VIRTUAL_DIR" -mindepth 1 -print -quit 2>/dev/null) ]]; then
+  same_id "$STATE_DIR/spamd.id" "$spamd_id"; then
   keep_spamd=1
 fi
 keep_dovecot=0
@@ -179,9 +183,32 @@ reset_postgres >"$STATE_DIR/reset-pg.log" 2>&1 &
 pg_reset=$!
 reset_mariadb >"$STATE_DIR/reset-mariadb.log" 2>&1 &
 my_reset=$!
+# SpamAssassin's Bayes store, SpamAssassin's own schema. SpamAssassin opens a
+# connection per scan or learn and closes it, so a kept spamd does not mind.
+reset_bayes() {
+  (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d postgres) <<SQL
+SET client_min_messages = warning;
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$LAB_BAYES_DB_USER') THEN
+    CREATE ROLE $LAB_BAYES_DB_USER;
+  END IF;
+END \$\$;
+ALTER ROLE $LAB_BAYES_DB_USER WITH LOGIN PASSWORD '$LAB_BAYES_DB_PASS';
+DROP DATABASE IF EXISTS $LAB_BAYES_DB_NAME WITH (FORCE);
+CREATE DATABASE $LAB_BAYES_DB_NAME OWNER $LAB_BAYES_DB_USER
+  TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8';
+SQL
+  PGPASSWORD=$LAB_BAYES_DB_PASS PGOPTIONS='-c client_min_messages=warning' \
+    psql -X -q -v ON_ERROR_STOP=1 -h "$LAB_HOST" -p "$LAB_PG_PORT" -U "$LAB_BAYES_DB_USER" \
+    -d "$LAB_BAYES_DB_NAME" -f "$LAB_SA_SQL_DIR/bayes_pg.sql"
+}
+reset_bayes >"$STATE_DIR/reset-bayes.log" 2>&1 &
+bayes_reset=$!
 wait "$pg_reset" || { show_tail "$STATE_DIR/reset-pg.log"; lab_die "PostgreSQL reset failed"; }
 wait "$my_reset" || { show_tail "$STATE_DIR/reset-mariadb.log"; lab_die "MariaDB reset failed"; }
+wait "$bayes_reset" || { show_tail "$STATE_DIR/reset-bayes.log"; lab_die "Bayes store reset failed"; }
 lab_log "databases $LAB_DB_NAME recreated, schema loaded (postgresql + mariadb)"
+lab_log "bayes store $LAB_BAYES_DB_NAME recreated (postgresql, $LAB_SA_SQL_DIR/bayes_pg.sql)"
 
 # ---------------------------------------------------------------------------
 # 5. configuration and directories
@@ -193,7 +220,7 @@ install -m 644 "$HERE/spamassassin-lab.cf" "$LAB_SA_CF"
 install -d -o amavis -g amavis -m 755 /var/run/amavis /var/log/amavis
 install -d -o amavis -g amavis -m 750 /var/lib/amavis/tmp \
   "$(lab_amavis_dbhome "$PG_SFX")" "$(lab_amavis_dbhome "$MY_SFX")"
-install -d -o debian-spamd -g debian-spamd -m 755 "$LAB_SPAMD_VIRTUAL_DIR"
+rm -rf "$LAB_SPAMD_OLD_VIRTUAL_DIR"
 mkdir -p "$SINK_DIR"
 find "$SINK_DIR" -mindepth 1 -delete
 
@@ -203,7 +230,6 @@ find "$SINK_DIR" -mindepth 1 -delete
 for f in "${to_stop[@]}"; do
   lab_wait_pidfile_gone "$f" 20
 done
-((keep_spamd)) || find "$LAB_SPAMD_VIRTUAL_DIR" -mindepth 1 -delete
 ports=("$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT")
 ((keep_sink)) || ports+=("$LAB_SINK_PORT")
 ((keep_spamd)) || ports+=("$LAB_SPAMD_PORT")
@@ -307,6 +333,7 @@ done
 
 pg_url="postgres://$LAB_DB_USER:$LAB_DB_PASS@$LAB_HOST:$LAB_PG_PORT/$LAB_DB_NAME"
 my_url="mysql://$LAB_DB_USER:$LAB_DB_PASS@$LAB_HOST:$LAB_MY_PORT/$LAB_DB_NAME"
+bayes_url="postgres://$LAB_BAYES_DB_USER:$LAB_BAYES_DB_PASS@$LAB_HOST:$LAB_PG_PORT/$LAB_BAYES_DB_NAME"
 vars=(
   AMAVIS_LAB_STATE_DIR "$STATE_DIR"
   AMAVIS_LAB_PG_URL "$pg_url"
@@ -322,7 +349,7 @@ vars=(
   AMAVIS_LAB_SINK "$LAB_HOST:$LAB_SINK_PORT"
   AMAVIS_LAB_SINK_DIR "$SINK_DIR"
   AMAVIS_LAB_SPAMD "$LAB_HOST:$LAB_SPAMD_PORT"
-  AMAVIS_LAB_SPAMD_VIRTUAL_DIR "$LAB_SPAMD_VIRTUAL_DIR"
+  AMAVIS_LAB_BAYES_PG_URL "$bayes_url"
   AMAVIS_LAB_HOSTNAME "$LAB_AMAVIS_HOSTNAME"
   AMAVIS_LAB_LOCAL_DOMAIN example.test
   AMAVIS_LAB_IMAP_URL "imap://$LAB_HOST:$LAB_IMAP_PORT"

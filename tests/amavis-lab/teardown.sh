@@ -2,7 +2,8 @@
 # tests/amavis-lab/teardown.sh - stop what setup.sh started, each daemon by
 # its PID file (never by process name): both amavisd instances, spamd, the
 # SMTP sink and Dovecot. PostgreSQL and MariaDB keep running unless setup.sh started them.
-# Packages, configuration and the amavis_lab databases stay in place.
+# Packages, configuration, the amavis_lab databases and the spamassassin_lab
+# Bayes store stay in place.
 #
 # Environment: STATE_DIR (default /tmp/amavis-console-lab), as for setup.sh.
 set -euo pipefail

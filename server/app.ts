@@ -11,14 +11,17 @@ import { createThrottles } from './access/throttle.ts';
 import type { Config } from './config.ts';
 import type { Stores } from './db/stores.ts';
 import { MESSAGE_ROUTE, serveMessageRoute } from './features/message/message.routes.ts';
+import { getSettings } from './features/settings/settings.service.ts';
 import { type Context, createContextFactory, type InitialContext } from './graphql/context.ts';
 import { maskError } from './graphql/errors.ts';
-import { checkHealth } from './health.ts';
+import { checkHealth, checkServices, type ServicesHealth } from './health.ts';
 import type { Logger } from './log.ts';
+import { createMailer } from './mail/mailer.ts';
 import { schema } from './schema.ts';
 import { StartupError } from './startup-error.ts';
 
 export const GRAPHQL_PATH = '/graphql';
+const SERVICES_TTL_MS = 10_000;
 
 type Enveloped = ReturnType<ReturnType<typeof createYoga>['getEnveloped']>;
 type EnvelopedRoot = Pick<Enveloped, 'execute' | 'subscribe'>;
@@ -88,7 +91,8 @@ const responseCookies: Plugin<InitialContext> = {
 
 export async function createApp({ config, stores, log }: AppOptions): Promise<App> {
   const throttles = createThrottles();
-  const contextFactory = createContextFactory({ config, stores, log, throttles });
+  const mailer = createMailer(config.smtpUrl, log);
+  const contextFactory = createContextFactory({ config, stores, log, throttles, mailer });
   const yoga = createYoga<InitialContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -119,10 +123,25 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
 
   const web = await loadWebHandler(log);
 
+  // /healthz?details=1 is unauthenticated and a SpamAssassin probe starts perl: one probe per
+  // SERVICES_TTL_MS, whoever asks, so it cannot be used to load amavisd or the host.
+  let services: { at: number; value: Promise<ServicesHealth> } | null = null;
+  const servicesHealth = (): Promise<ServicesHealth> => {
+    if (!services || Date.now() - services.at > SERVICES_TTL_MS) {
+      services = { at: Date.now(), value: getSettings(stores.console).then(checkServices) };
+      services.value.catch(() => {
+        services = null;
+      });
+    }
+    return services.value;
+  };
+
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz') {
-      void checkHealth(stores).then((health) => {
+      const details = /[?&]details=1(&|$)/.test(req.url ?? '');
+      void checkHealth(stores).then(async (health) => {
+        if (details) health.services = await servicesHealth().catch(() => undefined);
         res.writeHead(health.status === 'ok' ? 200 : 503, {
           'content-type': 'application/json',
           'cache-control': 'no-store',
@@ -221,6 +240,7 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
     const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
     await closed;
     clearTimeout(timer);
+    mailer.close();
   };
 
   return {

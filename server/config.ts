@@ -29,6 +29,8 @@ export interface Config {
   imapUrl: string | null;
   /** Create this superadmin at start when no account exists. */
   admin: { email: string; password: string } | null;
+  /** The SMTP relay for mail the console sends (smtp:// or smtps://, credentials in the URL). */
+  smtpUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -85,6 +87,10 @@ const envSchema = z.object({
   IMAP_URL: z.string().optional(),
   ADMIN_EMAIL: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, 'expected smtp://host:port or smtps://user:password@host:port')
+    .optional(),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -125,5 +131,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     imapUrl: e.IMAP_URL ?? null,
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : null,
+    smtpUrl: e.SMTP_URL ?? null,
   };
 }

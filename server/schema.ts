@@ -7,6 +7,9 @@ import './features/audit/audit.graphql.ts';
 import './features/auth/auth.graphql.ts';
 import './features/message/message.graphql.ts';
 import './features/quarantine/quarantine.graphql.ts';
+import './features/health/health.graphql.ts';
+import './features/learning/learning.graphql.ts';
+import './features/release/release.graphql.ts';
 import './features/settings/settings.graphql.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

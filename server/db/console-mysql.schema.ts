@@ -4,6 +4,7 @@ import {
   bigint,
   boolean,
   datetime,
+  foreignKey,
   index,
   int,
   json,
@@ -138,4 +139,57 @@ export const auditLogTable = mysqlTable(
     index('console_audit_log_actor_idx').on(t.actorAccountId, t.at),
     index('console_audit_log_domain_idx').on(t.domain, t.at),
   ],
+);
+
+export const releaseRequestsTable = mysqlTable(
+  'console_release_requests',
+  {
+    id: int('id').autoincrement().primaryKey(),
+    partitionTag: int('partition_tag').notNull(),
+    mailId: varchar('mail_id', { length: 16 }).notNull(),
+    rseqnum: int('rseqnum').notNull(),
+    recipient: varchar('recipient', { length: 320 }).notNull(),
+    recipientDomain: varchar('recipient_domain', { length: 255 }).notNull(),
+    subject: varchar('subject', { length: 255 }).notNull().default(''),
+    sender: varchar('sender', { length: 320 }).notNull().default(''),
+    contentCode: varchar('content_code', { length: 1 }).notNull().default(''),
+    status: varchar('status', { length: 16 }).notNull(),
+    pendingKey: varchar('pending_key', { length: 64 }).unique('console_release_requests_pending_key'),
+    requestedByAccountId: int('requested_by_account_id'),
+    requestedBy: varchar('requested_by', { length: 320 }).notNull(),
+    notifyAddress: varchar('notify_address', { length: 320 }).notNull(),
+    createdAt: createdAt(),
+    decidedByAccountId: int('decided_by_account_id'),
+    decidedBy: varchar('decided_by', { length: 320 }),
+    decidedAt: at('decided_at'),
+    reason: text('reason'),
+  },
+  (t) => [
+    index('console_release_requests_status_idx').on(t.status, t.recipientDomain, t.createdAt),
+    index('console_release_requests_entry_idx').on(t.partitionTag, t.mailId, t.rseqnum),
+    index('console_release_requests_requester_idx').on(t.requestedByAccountId, t.createdAt),
+    // MariaDB allows 64-character identifiers; drizzle's generated names are longer
+    foreignKey({
+      name: 'console_release_requests_requester_fk',
+      columns: [t.requestedByAccountId],
+      foreignColumns: [accountsTable.id],
+    }).onDelete('set null'),
+    foreignKey({
+      name: 'console_release_requests_decider_fk',
+      columns: [t.decidedByAccountId],
+      foreignColumns: [accountsTable.id],
+    }).onDelete('set null'),
+  ],
+);
+
+export const domainReleaseRulesTable = mysqlTable(
+  'console_domain_release_rules',
+  {
+    domainId: int('domain_id')
+      .notNull()
+      .references(() => domainsTable.id, { onDelete: 'cascade' }),
+    contentKind: varchar('content_kind', { length: 16 }).notNull(),
+    permission: varchar('permission', { length: 16 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.domainId, t.contentKind] })],
 );

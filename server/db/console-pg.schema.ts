@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -152,4 +153,70 @@ export const auditLogTable = pgTable(
     index('console_audit_log_actor_idx').on(t.actorAccountId, t.at),
     index('console_audit_log_domain_idx').on(t.domain, t.at),
   ],
+);
+
+/**
+ * Release requests: a user asked, an admin decides. amavisd's msgrcpt.rs shows 'p' while one is
+ * pending (what other tools read); the workflow itself lives here. `pendingKey` is the entry's key
+ * while pending and null after, so its unique index allows one pending request per entry on both
+ * databases (MariaDB has no partial indexes) and makes a second request a no-op.
+ */
+export const releaseRequestsTable = pgTable(
+  'console_release_requests',
+  {
+    id: serial('id').primaryKey(),
+    partitionTag: integer('partition_tag').notNull(),
+    mailId: varchar('mail_id', { length: 16 }).notNull(),
+    rseqnum: integer('rseqnum').notNull(),
+    recipient: varchar('recipient', { length: 320 }).notNull(),
+    /** The recipient's domain, lowercase: which domain admins see the request. */
+    recipientDomain: varchar('recipient_domain', { length: 255 }).notNull(),
+    subject: varchar('subject', { length: 255 }).notNull().default(''),
+    sender: varchar('sender', { length: 320 }).notNull().default(''),
+    contentCode: varchar('content_code', { length: 1 }).notNull().default(''),
+    /** 'pending' | 'approving' | 'approved' | 'denied' | 'expired' | 'cancelled' */
+    status: varchar('status', { length: 16 }).notNull(),
+    pendingKey: varchar('pending_key', { length: 64 }).unique('console_release_requests_pending_key'),
+    requestedByAccountId: integer('requested_by_account_id'),
+    requestedBy: varchar('requested_by', { length: 320 }).notNull(),
+    /** Where the outcome is mailed. */
+    notifyAddress: varchar('notify_address', { length: 320 }).notNull(),
+    createdAt: createdAt(),
+    decidedByAccountId: integer('decided_by_account_id'),
+    decidedBy: varchar('decided_by', { length: 320 }),
+    decidedAt: at('decided_at'),
+    /** Why it was denied (shown and mailed to the requester), or why a release failed. */
+    reason: text('reason'),
+  },
+  (t) => [
+    index('console_release_requests_status_idx').on(t.status, t.recipientDomain, t.createdAt),
+    index('console_release_requests_entry_idx').on(t.partitionTag, t.mailId, t.rseqnum),
+    index('console_release_requests_requester_idx').on(t.requestedByAccountId, t.createdAt),
+    // named: drizzle's generated names pass the 63/64-character identifier limits
+    foreignKey({
+      name: 'console_release_requests_requester_fk',
+      columns: [t.requestedByAccountId],
+      foreignColumns: [accountsTable.id],
+    }).onDelete('set null'),
+    foreignKey({
+      name: 'console_release_requests_decider_fk',
+      columns: [t.decidedByAccountId],
+      foreignColumns: [accountsTable.id],
+    }).onDelete('set null'),
+  ],
+);
+
+/** What users may do with each verdict in one domain, within the global rules (settings). */
+export const domainReleaseRulesTable = pgTable(
+  'console_domain_release_rules',
+  {
+    domainId: integer('domain_id')
+      .notNull()
+      .references(() => domainsTable.id, { onDelete: 'cascade' }),
+    /** A content kind (clean, spam, virus, banned, …). */
+    contentKind: varchar('content_kind', { length: 16 }).notNull(),
+    /** 'release' | 'request' | 'none' */
+    permission: varchar('permission', { length: 16 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.domainId, t.contentKind] })],
 );

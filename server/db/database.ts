@@ -138,3 +138,14 @@ export async function openDatabase(target: DatabaseTarget, role: string): Promis
 export async function executeStatements(connection: Connection, statements: string[]): Promise<void> {
   for (const statement of statements) await connection.db.execute(sql.raw(statement));
 }
+
+/** How many rows an update or delete changed, whichever driver ran it. */
+export function changedRows(result: unknown): number {
+  const header = Array.isArray(result) && !('count' in result) ? result[0] : result;
+  if (header && typeof header === 'object') {
+    const { affectedRows, count } = header as { affectedRows?: unknown; count?: unknown };
+    if (typeof affectedRows === 'number') return affectedRows;
+    if (typeof count === 'number') return count;
+  }
+  return 0;
+}

@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import type { Stores } from '../db/stores.ts';
 import { getSettings, type Settings } from '../features/settings/settings.service.ts';
 import type { Logger } from '../log.ts';
+import type { Mailer } from '../mail/mailer.ts';
 
 export interface ClientContext {
   ip: string | null;
@@ -23,6 +24,7 @@ export interface Context {
   stores: Stores;
   log: Logger;
   throttles: Throttles;
+  mailer: Mailer;
   actor: Actor;
   client: ClientContext;
   /** The settings, read once per operation. */
@@ -36,6 +38,7 @@ export interface ContextDeps {
   stores: Stores;
   log: Logger;
   throttles: Throttles;
+  mailer: Mailer;
 }
 
 /** Yoga's initial context: `request` over HTTP; `req` and `connectionParams` over graphql-ws. */

@@ -378,6 +378,65 @@ export const OPERATIONS: Operation[] = [
     },
   },
   {
+    name: 'query releaseRequests',
+    allowed: PRINCIPALS.filter(
+      (p) => !['anonymous', 'selfServiceWrongSecret', 'selfServiceDisabled'].includes(p),
+    ),
+    run: async (client) =>
+      gate(await client.gql('{ releaseRequests(first: 5) { edges { cursor } } }')) ?? 'allow',
+  },
+  {
+    name: 'query releaseRules (x.test)',
+    allowed: X_ADMINS,
+    run: async (client) =>
+      gate(await client.gql('{ releaseRules(domain: "x.test") { effective { kind permission } } }')) ??
+      'allow',
+  },
+  {
+    name: 'mutation setReleaseRules (x.test: banned files need a request)',
+    allowed: X_ADMINS,
+    run: async (client) =>
+      gate(
+        await client.gql(
+          'mutation { setReleaseRules(input: { domain: "x.test", rules: [{ kind: banned, permission: request }] }) { domain } }',
+        ),
+      ) ?? 'allow',
+  },
+  {
+    // amavisd is not configured here: an allowed caller gets a per-item "failed" or "requested", never "notFound"
+    name: "mutation releaseMessages (alice@x.test's message)",
+    allowed: ALICE_VIEWERS,
+    run: async (client, world) => {
+      const response = await client.gql<{ releaseMessages: { results: { outcome: string }[] } }>(
+        'mutation($id: ID!) { releaseMessages(input: { ids: [$id] }) { results { outcome } } }',
+        { id: world.entries.alice },
+      );
+      const gated = gate(response);
+      if (gated) return gated;
+      return response.data?.releaseMessages.results[0]?.outcome === 'notFound' ? 'deny' : 'allow';
+    },
+  },
+  {
+    name: 'mutation approveReleaseRequests (no such request)',
+    allowed: [...X_ADMINS, 'otherDomainAdmin', 'otherDomainAdminToken'],
+    run: async (client) =>
+      gate(
+        await client.gql(
+          'mutation { approveReleaseRequests(input: { ids: ["UmVsZWFzZVJlcXVlc3Q6OTk5OTk="] }) { failed } }',
+        ),
+      ) ?? 'allow',
+  },
+  {
+    name: 'mutation denyReleaseRequests (no such request)',
+    allowed: [...X_ADMINS, 'otherDomainAdmin', 'otherDomainAdminToken'],
+    run: async (client) =>
+      gate(
+        await client.gql(
+          'mutation { denyReleaseRequests(input: { ids: ["UmVsZWFzZVJlcXVlc3Q6OTk5OTk="], reason: "matrix" }) { failed } }',
+        ),
+      ) ?? 'allow',
+  },
+  {
     name: 'mutation logIn (wrong password)',
     allowed: PRINCIPALS,
     run: async (client) => {

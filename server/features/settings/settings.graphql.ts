@@ -9,7 +9,34 @@ const AmPdpModeEnum = builder.enumType('AmPdpMode', {
   },
 });
 
-const descriptions: Record<keyof Settings, string> = {
+/** Release rules have their own queries and mutations (features/release). */
+type PlainSetting = Exclude<keyof Settings, 'releaseRules' | 'amPdpEndpointsByHost'>;
+
+const PdpHostEndpointRef = builder
+  .objectRef<{ host: string; endpoint: string }>('PdpHostEndpoint')
+  .implement({
+    description: 'Where releases of mail quarantined by one amavisd host go.',
+    fields: (t) => ({
+      host: t.exposeString('host', { description: 'The amavisd host name, as amavisd writes msgs.host.' }),
+      endpoint: t.exposeString('endpoint', {
+        description: 'Its AM.PDP endpoint: unix:/path/to/socket or inet:host:port.',
+      }),
+    }),
+  });
+
+const PdpHostEndpointInput = builder.inputType('PdpHostEndpointInput', {
+  description: 'Where releases of mail quarantined by one amavisd host go.',
+  fields: (t) => ({
+    host: t.string({ description: 'The amavisd host name, as amavisd writes msgs.host.' }),
+    endpoint: t.string({ description: 'Its AM.PDP endpoint: unix:/path/to/socket or inet:host:port.' }),
+  }),
+});
+
+const ENDPOINTS_BY_HOST =
+  'AM.PDP endpoints per amavisd host (msgs.host), for several amavisd hosts writing one database; ' +
+  'mail from other hosts goes to the default endpoint.';
+
+const descriptions: Record<PlainSetting, string> = {
   localpartIsCaseSensitive:
     "Whether address local parts are case-sensitive; must match amavisd's $localpart_is_case_sensitive.",
   recipientDelimiter:
@@ -53,6 +80,11 @@ const SettingsRef = builder.objectRef<Settings>('Settings').implement({
     amPdpHost: t.exposeString('amPdpHost', { description: descriptions.amPdpHost }),
     amPdpPort: t.exposeInt('amPdpPort', { description: descriptions.amPdpPort }),
     amPdpSocket: t.exposeString('amPdpSocket', { description: descriptions.amPdpSocket }),
+    amPdpEndpointsByHost: t.field({
+      type: [PdpHostEndpointRef],
+      description: ENDPOINTS_BY_HOST,
+      resolve: (s) => Object.entries(s.amPdpEndpointsByHost).map(([host, endpoint]) => ({ host, endpoint })),
+    }),
     userCanRelease: t.exposeBoolean('userCanRelease', { description: descriptions.userCanRelease }),
     selfService: t.exposeBoolean('selfService', { description: descriptions.selfService }),
     notificationsSender: t.exposeString('notificationsSender', {
@@ -84,6 +116,11 @@ const UpdateSettingsInput = builder.inputType('UpdateSettingsInput', {
     amPdpHost: t.string({ required: false, description: descriptions.amPdpHost }),
     amPdpPort: t.int({ required: false, description: descriptions.amPdpPort }),
     amPdpSocket: t.string({ required: false, description: descriptions.amPdpSocket }),
+    amPdpEndpointsByHost: t.field({
+      type: [PdpHostEndpointInput],
+      required: false,
+      description: `${ENDPOINTS_BY_HOST} Replaces the whole list.`,
+    }),
     userCanRelease: t.boolean({ required: false, description: descriptions.userCanRelease }),
     selfService: t.boolean({ required: false, description: descriptions.selfService }),
     notificationsSender: t.string({ required: false, description: descriptions.notificationsSender }),
@@ -114,9 +151,15 @@ builder.mutationField('updateSettings', (t) =>
     args: { input: t.arg({ type: UpdateSettingsInput, description: 'The settings to change.' }) },
     resolve: (_root, { input }, context) => {
       // GraphQL sends null for "not given"; only given values change.
-      const patch = Object.fromEntries(
-        Object.entries(input).filter(([, v]) => v !== null && v !== undefined),
+      const { amPdpEndpointsByHost, ...rest } = input;
+      const patch: Record<string, unknown> = Object.fromEntries(
+        Object.entries(rest).filter(([, v]) => v !== null && v !== undefined),
       );
+      if (amPdpEndpointsByHost) {
+        patch.amPdpEndpointsByHost = Object.fromEntries(
+          amPdpEndpointsByHost.map(({ host, endpoint }) => [host.trim().toLowerCase(), endpoint.trim()]),
+        );
+      }
       return updateSettings(context.stores.console, context.actor, patch, context.client.ip);
     },
   }),

@@ -4,9 +4,60 @@ import { z } from 'zod';
 import { type Actor, isSuperadmin } from '../../access/actor.ts';
 import { checkRecipientDelimiter } from '../../access/address-matching.ts';
 import { ForbiddenError } from '../../access/forbidden-error.ts';
+import { CONTENT_KINDS, type ContentKind } from '../../amavis/codes.ts';
+import { parsePdpEndpoint } from '../../amavis/pdp-endpoints.ts';
 import { recordAudit } from '../../audit/audit-log.ts';
 import type { ConsoleStore } from '../../db/stores.ts';
 import { InputError } from '../../input-error.ts';
+
+/** What a user may do with a quarantined message of one verdict (an admin may always release). */
+export const RELEASE_PERMISSIONS = ['release', 'request', 'none'] as const;
+export type ReleasePermission = (typeof RELEASE_PERMISSIONS)[number];
+export type ReleaseRules = Record<ContentKind, ReleasePermission>;
+
+/**
+ * The global rules' defaults, as Microsoft 365's default quarantine policies: users deal with spam
+ * and lesser verdicts themselves (within userCanRelease), ask for banned files and unchecked mail,
+ * and never touch viruses.
+ */
+export const DEFAULT_RELEASE_RULES: ReleaseRules = {
+  clean: 'release',
+  spam: 'release',
+  spammy: 'release',
+  virus: 'none',
+  badHeader: 'release',
+  badMime: 'release',
+  banned: 'request',
+  oversized: 'release',
+  mtaError: 'release',
+  unchecked: 'request',
+  other: 'request',
+  unknown: 'request',
+};
+
+const releaseRulesSchema = z
+  .object(
+    Object.fromEntries(CONTENT_KINDS.map((kind) => [kind, z.enum(RELEASE_PERMISSIONS)])) as Record<
+      ContentKind,
+      z.ZodEnum<{ release: 'release'; request: 'request'; none: 'none' }>
+    >,
+  )
+  .strict();
+
+const endpointMapSchema = z
+  .record(z.string().min(1).max(255), z.string().max(300))
+  .superRefine((map, ctx) => {
+    for (const [host, text] of Object.entries(map)) {
+      try {
+        parsePdpEndpoint(text);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${host}: ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
+    }
+  });
 
 export const settingsSchema = z
   .object({
@@ -28,7 +79,9 @@ export const settingsSchema = z
     amPdpHost: z.string().min(1).max(255).default('localhost'),
     amPdpPort: z.number().int().min(1).max(65535).default(9998),
     amPdpSocket: z.string().min(1).max(255).default('/var/lib/amavis/amavisd.sock'),
+    amPdpEndpointsByHost: endpointMapSchema.default({}),
     userCanRelease: z.boolean().default(false),
+    releaseRules: releaseRulesSchema.default(DEFAULT_RELEASE_RULES),
     selfService: z.boolean().default(false),
     notificationsSender: z.email().default('quarantine@localhost.localdomain'),
     manualLearning: z.boolean().default(true),
@@ -90,7 +143,7 @@ export async function updateSettings(
     throw new InputError(`${issue?.path.join('.') || 'settings'}: ${issue?.message ?? 'invalid value'}`);
   }
   const next = parsed.data;
-  const changed = KEYS.filter((key) => next[key] !== current[key]);
+  const changed = KEYS.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
   if (changed.length > 0) {
     const { db } = store.connection;
     const table = store.t.settingsTable;

@@ -3,11 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
-import { createTempDatabase, type TempDatabase } from '../support/databases.ts';
-import { type Client, logInAs } from '../support/graphql-client.ts';
+import type { Client } from '../support/graphql-client.ts';
+import { type LabConsole, startLabConsole } from '../support/lab-console.ts';
 import { describeWith, readLabEnv } from '../support/services.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
@@ -29,28 +27,17 @@ for (const [instance, dialect, service] of [
   ['MY', 'mysql', 'mariadb'],
 ] as const) {
   await describeWith(['amavisd', service], `GTUBE through amavisd-new on ${service}`, () => {
-    let app: TestApp;
+    let labConsole: LabConsole;
     let admin: Client;
-    let consoleDb: TempDatabase;
     const lab = readLabEnv() ?? {};
 
     beforeAll(async () => {
-      consoleDb = await createTempDatabase(dialect);
-      app = await startTestApp({
-        AMAVIS_DATABASE_URL: lab[dialect === 'pg' ? 'AMAVIS_LAB_PG_URL' : 'AMAVIS_LAB_MYSQL_URL'] ?? '',
-        DATABASE_URL: consoleDb.url,
-      });
-      await createSuperadmin(
-        app.stores.console,
-        { email: 'root@admin.test', password: 'gtube-password-1' },
-        { onlyIfNoAccounts: true },
-      );
-      admin = await logInAs(app.url, 'root@admin.test', 'gtube-password-1');
+      labConsole = await startLabConsole(dialect);
+      admin = labConsole.root;
     });
 
     afterAll(async () => {
-      await app?.close();
-      await consoleDb?.drop();
+      await labConsole?.close();
     });
 
     it('lands in the quarantine and the list shows sender, recipient, subject, type and score', async () => {

@@ -2,22 +2,25 @@
 // amavisd is marked through GraphQL and SpamAssassin's SQL Bayes store shows the counts move for the
 // username amavisd scans that recipient with, at each level, locally (sa-learn) and through spamd.
 import { randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { scanUsername } from '../../server/amavis/policy-lookup.ts';
-import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
 import { type LabInstance, lab, quarantineGtube, waitForCopies } from '../support/amavis-lab.ts';
-import { createTempDatabase, type TempDatabase } from '../support/databases.ts';
 import { addAccount } from '../support/factories.ts';
 import { type Client, errorCode, logInAs } from '../support/graphql-client.ts';
-import { type ActionPayloadShape, closedPort, messageId } from '../support/release.shared.ts';
+import { type LabConsole, startLabConsole, updateSettingsAs } from '../support/lab-console.ts';
+import {
+  type ActionPayloadShape,
+  closedPort,
+  messageId,
+  recipientStatus,
+} from '../support/release.shared.ts';
 import { describeWith } from '../support/services.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import type { TestApp } from '../support/test-app.ts';
 
 const MARK = `mutation($input: MarkMessagesInput!) { markMessages(input: $input) {
   succeeded failed results { target outcome message recipient } } }`;
-const SETTINGS =
+const _SETTINGS =
   'mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { manualLearning } }';
 
 for (const [instance, dialect, service] of [
@@ -26,7 +29,7 @@ for (const [instance, dialect, service] of [
 ] as const satisfies readonly [LabInstance, string, string][]) {
   await describeWith(['amavisd', service], `learning through the console on ${service}`, () => {
     let app: TestApp;
-    let consoleDb: TempDatabase;
+    let labConsole: LabConsole;
     let root: Client;
     let user: Client;
     let bayes: postgres.Sql;
@@ -42,18 +45,8 @@ for (const [instance, dialect, service] of [
         SELECT spam_count, ham_count FROM bayes_vars WHERE username = ${username}`;
       return { spam: rows[0]?.spam_count ?? 0, ham: rows[0]?.ham_count ?? 0 };
     };
-    const configure = async (settings: Record<string, unknown>) => {
-      const result = await root.gql(SETTINGS, { input: settings });
-      expect(result.errors).toBeUndefined();
-    };
-    const rs = async (mailId: string) => {
-      const r = app.stores.amavis.t.msgrcptTable;
-      const [row] = await app.stores.amavis.connection.db
-        .select({ rs: r.rs })
-        .from(r)
-        .where(and(eq(r.mailId, mailId), eq(r.rseqnum, 1)));
-      return row?.rs.trim();
-    };
+    const configure = (settings: Record<string, unknown>) => updateSettingsAs(root, settings);
+    const rs = (mailId: string, rseqnum = 1) => recipientStatus(app, mailId, rseqnum);
     const mark = (client: Client, mailId: string, input: Record<string, unknown>) =>
       client.gql<{ markMessages: ActionPayloadShape }>(MARK, {
         input: { ids: [messageId(mailId)], ...input },
@@ -61,18 +54,9 @@ for (const [instance, dialect, service] of [
 
     beforeAll(async () => {
       bayes = postgres(lab.AMAVIS_LAB_BAYES_PG_URL ?? '', { max: 1, onnotice: () => {} });
-      consoleDb = await createTempDatabase(dialect);
-      app = await startTestApp({
-        AMAVIS_DATABASE_URL: lab[dialect === 'pg' ? 'AMAVIS_LAB_PG_URL' : 'AMAVIS_LAB_MYSQL_URL'] ?? '',
-        DATABASE_URL: consoleDb.url,
-      });
-      await createSuperadmin(
-        app.stores.console,
-        { email: 'root@admin.test', password: 'learn-root-1' },
-        { onlyIfNoAccounts: false },
-      );
+      labConsole = await startLabConsole(dialect);
+      ({ app, root } = labConsole);
       await addAccount(app.stores.console, { email: userAddress, role: 'user', password: 'learn-user-1' });
-      root = await logInAs(app.url, 'root@admin.test', 'learn-root-1');
       user = await logInAs(app.url, userAddress, 'learn-user-1');
       await configure({
         manualLearning: true,
@@ -87,8 +71,7 @@ for (const [instance, dialect, service] of [
     });
 
     afterAll(async () => {
-      await app?.close();
-      await consoleDb?.drop();
+      await labConsole?.close();
       await bayes?.end();
     });
 

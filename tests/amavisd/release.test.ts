@@ -3,7 +3,6 @@
 // with its body unchanged; the request workflow mails its outcomes through the same sink.
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
 import { parseMessage } from '../../server/mail/parse-message.ts';
 import {
   headerField,
@@ -16,9 +15,9 @@ import {
   waitForCopies,
   wireBody,
 } from '../support/amavis-lab.ts';
-import { createTempDatabase, type TempDatabase } from '../support/databases.ts';
 import { addAccount } from '../support/factories.ts';
 import { type Client, logInAs } from '../support/graphql-client.ts';
+import { type LabConsole, startLabConsole, updateSettingsAs } from '../support/lab-console.ts';
 import {
   type ActionPayloadShape,
   APPROVE,
@@ -28,9 +27,10 @@ import {
   RELEASE,
   REQUESTS,
   type RequestShape,
+  recipientStatus,
 } from '../support/release.shared.ts';
 import { describeWith } from '../support/services.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import type { TestApp } from '../support/test-app.ts';
 
 /** The console's notice about the request for the message tagged `tag`, once it reached the sink. */
 function notice(subject: string, tag: string) {
@@ -42,15 +42,13 @@ function notice(subject: string, tag: string) {
   });
 }
 
-const SETTINGS = 'mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { amPdpMode } }';
-
 for (const [instance, dialect, service] of [
   ['PG', 'pg', 'postgresql'],
   ['MY', 'mysql', 'mariadb'],
 ] as const satisfies readonly [LabInstance, string, string][]) {
   await describeWith(['amavisd', service], `releasing through amavisd-new on ${service}`, () => {
     let app: TestApp;
-    let consoleDb: TempDatabase;
+    let labConsole: LabConsole;
     let root: Client;
     let user: Client;
     const [pdpHost, pdpPort] = (lab[`AMAVIS_LAB_${instance}_PDP`] ?? '').split(':');
@@ -59,41 +57,22 @@ for (const [instance, dialect, service] of [
     const unix = { amPdpMode: 'unix', amPdpSocket: socket };
     const userAddress = `release-user-${instance.toLowerCase()}@example.test`;
 
-    const configure = async (settings: Record<string, unknown>) => {
-      const result = await root.gql(SETTINGS, { input: settings });
-      expect(result.errors).toBeUndefined();
-    };
-    const rs = async (mailId: string, rseqnum = 1) => {
-      const r = app.stores.amavis.t.msgrcptTable;
-      const [row] = await app.stores.amavis.connection.db
-        .select({ rs: r.rs })
-        .from(r)
-        .where(and(eq(r.mailId, mailId), eq(r.rseqnum, rseqnum)));
-      return row?.rs.trim();
-    };
+    const configure = (settings: Record<string, unknown>) => updateSettingsAs(root, settings);
+    const rs = (mailId: string, rseqnum = 1) => recipientStatus(app, mailId, rseqnum);
     const gtube = (recipients: string[], label: string) =>
       quarantineGtube(instance, app.stores.amavis, { recipients, label });
 
     beforeAll(async () => {
-      consoleDb = await createTempDatabase(dialect);
-      app = await startTestApp({
-        AMAVIS_DATABASE_URL: lab[dialect === 'pg' ? 'AMAVIS_LAB_PG_URL' : 'AMAVIS_LAB_MYSQL_URL'] ?? '',
-        DATABASE_URL: consoleDb.url,
+      labConsole = await startLabConsole(dialect, {
         SMTP_URL: `smtp://${lab.AMAVIS_LAB_SINK ?? '127.0.0.1:10025'}`,
       });
-      await createSuperadmin(
-        app.stores.console,
-        { email: 'root@admin.test', password: 'release-root-1' },
-        { onlyIfNoAccounts: false },
-      );
+      ({ app, root } = labConsole);
       await addAccount(app.stores.console, { email: userAddress, role: 'user', password: 'release-user-1' });
-      root = await logInAs(app.url, 'root@admin.test', 'release-root-1');
       user = await logInAs(app.url, userAddress, 'release-user-1');
     });
 
     afterAll(async () => {
-      await app?.close();
-      await consoleDb?.drop();
+      await labConsole?.close();
     });
 
     for (const [transport, settings] of [

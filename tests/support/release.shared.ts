@@ -43,6 +43,20 @@ export interface RequestShape {
   message: { id: string; status: { code: string } } | null;
 }
 
+/** msgrcpt.rs of one entry, trimmed (new is ''); undefined when the row is gone. */
+export async function recipientStatus(
+  app: TestApp,
+  mailId: string,
+  rseqnum = 1,
+): Promise<string | undefined> {
+  const r = app.stores.amavis.t.msgrcptTable;
+  const [row] = await app.stores.amavis.connection.db
+    .select({ rs: r.rs })
+    .from(r)
+    .where(and(eq(r.mailId, mailId), eq(r.rseqnum, rseqnum)));
+  return row?.rs.trim();
+}
+
 export function messageId(mailId: string, rseqnum = 1, partitionTag = 0): string {
   return Buffer.from(`QuarantinedMessage:${partitionTag}:${mailId}:${rseqnum}`).toString('base64');
 }
@@ -99,14 +113,7 @@ export function releaseWorkflowSuite(open: () => Promise<DatabaseUnderTest>): vo
   let bob: Client;
   let deadPort: number;
 
-  const rs = async (mailId: string, rseqnum = 1) => {
-    const r = app.stores.amavis.t.msgrcptTable;
-    const [row] = await app.stores.amavis.connection.db
-      .select({ rs: r.rs })
-      .from(r)
-      .where(and(eq(r.mailId, mailId), eq(r.rseqnum, rseqnum)));
-    return row?.rs.trim() ?? null;
-  };
+  const rs = (mailId: string, rseqnum = 1) => recipientStatus(app, mailId, rseqnum);
   const quarantine = (content: string, recipients: string[] = ['alice@rel.test']) =>
     addMessage(app.stores.amavis, {
       timeNum: 1_760_000_000 + Math.floor(Math.random() * 100_000),

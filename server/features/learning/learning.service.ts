@@ -14,12 +14,7 @@ import {
   type LearnKind,
   learnMessages,
 } from '../../mail/spam-learner.ts';
-import {
-  type EntryKey,
-  entryKeyString,
-  findQuarantineEntries,
-  type QuarantineEntry,
-} from '../quarantine/quarantine.service.ts';
+import { type EntryKey, entryKeyString, type QuarantineEntry } from '../quarantine/quarantine.service.ts';
 import {
   type ActionContext,
   type ActionResult,
@@ -29,6 +24,7 @@ import {
   deleteMessages,
   releaseMessages,
   setStatus,
+  visibleSlots,
 } from '../release/release.service.ts';
 import type { Settings } from '../settings/settings.service.ts';
 
@@ -164,26 +160,9 @@ export async function markMessages(
         : `you may train the ${allowed.join(', ')} level(s), not ${options.level}`,
     );
   }
-  const found = await findQuarantineEntries(
-    context.stores.amavis,
-    context.viewer,
-    keys.filter((k) => k !== null),
-  );
-  const entries = new Map(found.filter((e) => e !== null).map((e) => [entryKeyString(e), e]));
-  const results: ActionResult[] = new Array(keys.length);
+  const { slots, results } = await visibleSlots(context, keys);
   const items: { index: number; entry: QuarantineEntry; username: string; message: Buffer }[] = [];
-  for (const [index, key] of keys.entries()) {
-    const target = key ? entryKeyString(key) : '(invalid id)';
-    const entry = key ? entries.get(target) : undefined;
-    if (!entry) {
-      results[index] = {
-        target,
-        outcome: 'notFound',
-        message: 'no such message, or not yours',
-        recipient: null,
-      };
-      continue;
-    }
+  for (const { index, target, entry } of slots) {
     const fail = (outcome: 'failed' | 'forbidden', message: string) => {
       results[index] = { target, outcome, message, recipient: entry.recipient };
     };

@@ -132,6 +132,35 @@ async function visibleEntries(
   return new Map(found.filter((e) => e !== null).map((e) => [entryKeyString(e), e]));
 }
 
+export interface EntrySlot {
+  /** The position in the caller's list. */
+  index: number;
+  target: string;
+  entry: QuarantineEntry;
+}
+
+/**
+ * The entries the caller named that it may see, each with its position; `results` starts with a
+ * notFound in every other position (unknown, invisible, or not an entry ID at all).
+ */
+export async function visibleSlots(
+  context: ActionContext,
+  keys: readonly (EntryKey | null)[],
+): Promise<{ slots: EntrySlot[]; results: ActionResult[] }> {
+  const entries = await visibleEntries(
+    context,
+    keys.filter((k) => k !== null),
+  );
+  const slots: EntrySlot[] = [];
+  const results: ActionResult[] = keys.map((key, index) => {
+    const target = key ? entryKeyString(key) : '(invalid id)';
+    const entry = key ? entries.get(target) : undefined;
+    if (entry) slots.push({ index, target, entry });
+    return { target, outcome: 'notFound', message: 'no such message, or not yours', recipient: null };
+  });
+  return { slots, results };
+}
+
 function keyCondition(store: AmavisStore, keys: readonly EntryKey[]): SQL | undefined {
   const r = store.t.msgrcptTable;
   return or(
@@ -297,26 +326,13 @@ export async function releaseMessages(
   if (to && !(actor.kind === 'account' && actor.role !== 'user')) {
     throw new ForbiddenError('only admins release to another address');
   }
-  const valid = keys.filter((k) => k !== null);
-  const entries = await visibleEntries(context, valid);
-  const recipientDomains = [...entries.values()].map((e) => domainOf(e.recipient));
+  const { slots, results } = await visibleSlots(context, keys);
+  const recipientDomains = slots.map((slot) => domainOf(slot.entry.recipient));
   const overrides = await overridesForDomains(context.stores.console, recipientDomains);
 
-  const results: ActionResult[] = new Array(keys.length);
   const direct: { index: number; entry: QuarantineEntry }[] = [];
   const requests: { index: number; entry: QuarantineEntry }[] = [];
-  for (const [index, key] of keys.entries()) {
-    const entry = key ? entries.get(entryKeyString(key)) : undefined;
-    const target = key ? entryKeyString(key) : '(invalid id)';
-    if (!entry) {
-      results[index] = {
-        target,
-        outcome: 'notFound',
-        message: 'no such message, or not yours',
-        recipient: null,
-      };
-      continue;
-    }
+  for (const { index, target, entry } of slots) {
     const reply = (outcome: ActionOutcome, message: string | null = null) => {
       results[index] = { target, outcome, message, recipient: entry.recipient };
     };
@@ -748,18 +764,11 @@ export async function deleteMessages(
   keys: readonly (EntryKey | null)[],
 ): Promise<ActionResult[]> {
   checkBatch(keys.length);
-  const entries = await visibleEntries(
-    context,
-    keys.filter((k) => k !== null),
-  );
-  const results: ActionResult[] = keys.map((key) => {
-    const entry = key ? entries.get(entryKeyString(key)) : undefined;
-    const target = key ? entryKeyString(key) : '(invalid id)';
-    return entry
-      ? { target, outcome: 'deleted', message: null, recipient: entry.recipient }
-      : { target, outcome: 'notFound', message: 'no such message, or not yours', recipient: null };
-  });
-  const found = [...entries.values()];
+  const { slots, results } = await visibleSlots(context, keys);
+  for (const { index, target, entry } of slots) {
+    results[index] = { target, outcome: 'deleted', message: null, recipient: entry.recipient };
+  }
+  const found = slots.map((slot) => slot.entry);
   await setStatus(context.stores.amavis, found, 'D', ['D']);
   await closeRequests(context, found, 'cancelled', 'the message was deleted');
   await auditPairs(context.stores.console, context.viewer.actor, 'message.delete', results, context.client);

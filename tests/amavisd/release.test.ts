@@ -111,6 +111,22 @@ for (const [instance, dialect, service] of [
       });
     }
 
+    it('an admin releases to another address: only that address gets it, and the status stays', async () => {
+      await configure(tcp);
+      const q = await gtube([userAddress], 'console release elsewhere');
+      const other = `inspect-${q.tag}@example.test`;
+      const released = await root.gql<{ releaseMessages: ActionPayloadShape }>(RELEASE, {
+        input: { ids: [messageId(q.mailId)], to: [other] },
+      });
+      expect(released.data?.releaseMessages.results[0]).toMatchObject({
+        outcome: 'released',
+        message: `released to ${other}`,
+      });
+      const [copy] = await waitForCopies(q.mailId, 1);
+      expect(copy?.envelope.rcpt_tos).toEqual([other]);
+      expect(await rs(q.mailId)).toBe('');
+    });
+
     it('service health: both transports answer the test release, SpamAssassin answers', async () => {
       for (const settings of [unix, tcp]) {
         await configure(settings);

@@ -6,6 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
+import { expireReleaseRequests } from '../../server/features/release/release.service.ts';
 import { addAccount, addMessage } from './factories.ts';
 import { type Client, errorCode, logInAs } from './graphql-client.ts';
 import type { DatabaseUnderTest } from './quarantine-listing.shared.ts';
@@ -352,6 +353,33 @@ export function releaseWorkflowSuite(open: () => Promise<DatabaseUnderTest>): vo
       .where(and(eq(a.action, 'message.release'), eq(a.target, `0:${mailId}:1 for alice@rel.test`)));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'alice@rel.test', outcome: 'denied', domain: 'rel.test' });
+  });
+
+  it('expires pending requests that are too old or whose message is gone, and only those', async () => {
+    const old = await quarantine('S');
+    const gone = await quarantine('S');
+    const fresh = await quarantine('S');
+    await alice.gql(RELEASE, { input: { ids: [old, gone, fresh].map((m) => messageId(m)) } });
+    const t = app.stores.console.t.releaseRequestsTable;
+    const { db } = app.stores.console.connection;
+    await db
+      .update(t)
+      .set({ createdAt: new Date(Date.now() - 30 * 86_400_000) })
+      .where(eq(t.mailId, old));
+    const m = app.stores.amavis.t.msgsTable;
+    await app.stores.amavis.connection.db.delete(m).where(eq(m.mailId, gone));
+    const expired = await expireReleaseRequests(app.stores, new Date(Date.now() - 14 * 86_400_000));
+    expect(expired).toBeGreaterThanOrEqual(2);
+    const status = async (mailId: string) =>
+      (await db.select({ status: t.status }).from(t).where(eq(t.mailId, mailId)))[0]?.status;
+    expect(await status(old)).toBe('expired');
+    expect(await status(gone)).toBe('expired');
+    expect(await status(fresh)).toBe('pending');
+    // an expired request no longer blocks a new one
+    const again = await alice.gql<{ releaseMessages: ActionPayloadShape }>(RELEASE, {
+      input: { ids: [messageId(old)] },
+    });
+    expect(again.data?.releaseMessages.results[0]?.outcome).toBe('requested');
   });
 
   it('refuses empty and oversized batches with a clear error', async () => {

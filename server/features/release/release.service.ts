@@ -749,6 +749,15 @@ export async function expireReleaseRequests(stores: Stores, before: Date): Promi
         eq(table.status, 'pending'),
       ),
     );
+  // an old request's message may still be here: it is no longer pending, so the user may ask again
+  const r = stores.amavis.t.msgrcptTable;
+  for (let i = 0; i < expired.length; i += 500) {
+    const keys = expired.slice(i, i + 500);
+    await stores.amavis.connection.db
+      .update(r)
+      .set({ rs: 'V' })
+      .where(and(keyCondition(stores.amavis, keys), eq(r.rs, 'p')));
+  }
   return expired.length;
 }
 

@@ -16,11 +16,20 @@ LAB_PG_PORT=5432
 LAB_MY_PORT=3306
 LAB_SINK_PORT=10025
 LAB_SPAMD_PORT=783
-# amavisd instances: "pg" (suffix '') and "my" (suffix '-my')
+# amavisd instances, all from amavisd-lab.conf (see lab_amavis_instance below):
+# "pg" (suffix '') and "my" (suffix '-my') serve every test; "pg-spare" and
+# "my-spare" are the same amavisd on the same databases, for the tests that stop
+# and start amavisd (spare.sh), so that the shared two never go down.
 LAB_PG_SMTP_PORT=10024
 LAB_PG_PDP_PORT=9998
 LAB_MY_SMTP_PORT=10124
 LAB_MY_PDP_PORT=9997
+LAB_PGSPARE_SMTP_PORT=10224
+LAB_PGSPARE_PDP_PORT=9996
+LAB_MYSPARE_SMTP_PORT=10324
+LAB_MYSPARE_PDP_PORT=9995
+LAB_AMAVIS_NAMES=(pg my pg-spare my-spare)
+LAB_AMAVIS_SPARES=(pg-spare my-spare)
 LAB_IMAP_PORT=10143 # the lab's own Dovecot (IMAP, no TLS), see dovecot-lab.conf
 LAB_AMAVIS_CONF=/etc/amavis/conf.d/60-amavis-console-lab   # no dot: run-parts skips dotted names
 LAB_SA_CF=/etc/spamassassin/60-amavis-console-lab.cf
@@ -48,6 +57,37 @@ lab_amavis_pidfile() { echo "/var/run/amavis/amavisd-lab$1.pid"; }
 lab_amavis_socket()  { echo "/var/lib/amavis/amavisd-lab$1.sock"; }
 lab_amavis_log()     { echo "/var/log/amavis/amavis-lab$1.log"; }
 lab_amavis_dbhome()  { echo "/var/lib/amavis/db-lab$1"; }
+
+# lab_amavis_instance NAME: sets AI_DRIVER (pg|mysql), AI_SFX (instance suffix),
+# AI_SMTP, AI_PDP (ports) and AI_KEY (its lab.env prefix: AMAVIS_LAB_<key>_*);
+# returns 1 for an unknown name
+lab_amavis_instance() {
+  case $1 in
+    pg) AI_DRIVER=pg AI_SFX='' AI_SMTP=$LAB_PG_SMTP_PORT AI_PDP=$LAB_PG_PDP_PORT AI_KEY=PG ;;
+    my) AI_DRIVER=mysql AI_SFX=-my AI_SMTP=$LAB_MY_SMTP_PORT AI_PDP=$LAB_MY_PDP_PORT AI_KEY=MY ;;
+    pg-spare)
+      AI_DRIVER=pg AI_SFX=-pg-spare AI_SMTP=$LAB_PGSPARE_SMTP_PORT AI_PDP=$LAB_PGSPARE_PDP_PORT AI_KEY=PGSPARE
+      ;;
+    my-spare)
+      AI_DRIVER=mysql AI_SFX=-my-spare AI_SMTP=$LAB_MYSPARE_SMTP_PORT AI_PDP=$LAB_MYSPARE_PDP_PORT AI_KEY=MYSPARE
+      ;;
+    *) return 1 ;;
+  esac
+}
+# the environment amavisd-lab.conf reads, one NAME=value per line (amavisd
+# runs with exactly this plus PATH and LANG: `env -i`, whoever starts it)
+lab_amavis_env() { # name
+  lab_amavis_instance "$1" || lab_die "unknown amavisd instance '$1'"
+  printf '%s\n' "AMAVIS_LAB_DRIVER=$AI_DRIVER" "AMAVIS_LAB_INSTANCE=${AI_SFX#-}" \
+    "AMAVIS_LAB_SMTP_PORT=$AI_SMTP" "AMAVIS_LAB_PDP_PORT=$AI_PDP" "AMAVIS_LAB_SINK_PORT=$LAB_SINK_PORT"
+}
+LAB_AMAVIS_BASE_ENV=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8)
+# the exact command that starts instance NAME, as one shell line (for lab.env)
+lab_amavis_start_command() { # name
+  local env
+  env=$(lab_amavis_env "$1" | tr '\n' ' ')
+  printf 'cd / && env -i %s %s/usr/sbin/amavisd start' "${LAB_AMAVIS_BASE_ENV[*]}" "$env"
+}
 
 # Dovecot passwd-file lines for LAB_IMAP_USERS
 lab_imap_passwd_file() {
@@ -104,39 +144,127 @@ lab_wait_log() { # file extended-regex timeout_s  -> 1 on timeout
   done
   return 1
 }
+# (a daemon may remove its pid file while exiting: read it once, and cope if it is gone)
+lab_read_pidfile() { # pidfile -> prints the recorded pid; 1 if there is none
+  local p
+  p=$(cat -- "$1" 2>/dev/null) || return 1
+  [[ $p =~ ^[0-9]+$ ]] || return 1
+  echo "$p"
+}
 lab_pidfile_alive() { # pidfile -> 0 if the recorded pid runs
   local p
-  [[ -s $1 ]] || return 1
-  p=$(<"$1")
+  p=$(lab_read_pidfile "$1") || return 1
   [[ $p =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null
 }
 lab_signal_pidfile() { # pidfile -> sends SIGTERM to the recorded pid (no wait)
   local p
-  [[ -s $1 ]] || return 0
-  p=$(<"$1")
-  [[ $p =~ ^[0-9]+$ ]] || return 0
+  p=$(lab_read_pidfile "$1") || return 0
   kill -TERM "$p" 2>/dev/null || true
 }
-lab_wait_pidfile_gone() { # pidfile timeout_s -> waits, then SIGKILL; removes the file
-  local p i
-  [[ -s $1 ]] || { rm -f "$1"; return 0; }
-  p=$(<"$1")
-  if [[ $p =~ ^[0-9]+$ ]]; then
-    for ((i = 0; i < $2 * 10; i++)); do
-      kill -0 "$p" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$p" 2>/dev/null; then
-      echo "[amavis-lab] pid $p ($1) ignored SIGTERM, sending SIGKILL" >&2
-      kill -KILL "$p" 2>/dev/null || true
-      sleep 0.2
-    fi
+lab_wait_pid_gone() { # pid timeout_s [what] -> waits, then SIGKILL
+  local i
+  for ((i = 0; i < $2 * 20; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  if kill -0 "$1" 2>/dev/null; then
+    echo "[amavis-lab] pid $1 (${3:-?}) ignored SIGTERM, sending SIGKILL" >&2
+    kill -KILL "$1" 2>/dev/null || true
+    sleep 0.2
   fi
+}
+lab_wait_pidfile_gone() { # pidfile timeout_s -> waits, then SIGKILL; removes the file
+  local p
+  if p=$(lab_read_pidfile "$1"); then lab_wait_pid_gone "$p" "$2" "$1"; fi
   rm -f "$1"
 }
 lab_stop_pidfile() { # pidfile [timeout_s]
   lab_signal_pidfile "$1"
   lab_wait_pidfile_gone "$1" "${2:-15}"
+}
+lab_wait_ports_closed() { # timeout_s port... -> 1 if one still listens after the timeout
+  local t=$1 i p busy
+  shift
+  for ((i = 0; i <= t * 20; i++)); do
+    busy=''
+    for p in "$@"; do
+      if lab_port_open "$p"; then busy=$p; break; fi
+    done
+    [[ -z $busy ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+lab_show_tail() { # file... : print the end of log files after a failure
+  local f
+  for f in "$@"; do
+    [[ -s $f ]] || continue
+    echo "----- last lines of $f -----" >&2
+    tail -n 25 "$f" >&2
+  done
+}
+
+# ---------------------------------------------------------------------------
+# amavisd instances (setup.sh starts all four, spare.sh stops/starts a spare)
+# ---------------------------------------------------------------------------
+# lab_amavis_start NAME [keep_log]: `amavisd start` (returns once amavisd has
+# loaded SpamAssassin and daemonized; lab_amavis_wait then waits for it to be
+# ready). keep_log=1 appends to the instance's log instead of starting a new one;
+# either way the position where this start begins is kept for lab_amavis_wait.
+lab_amavis_start() {
+  local name=$1 keep_log=${2:-0} log out pos=0
+  local -a env
+  lab_amavis_instance "$name" || lab_die "unknown amavisd instance '$name'"
+  log=$(lab_amavis_log "$AI_SFX")
+  out=$LAB_STATE_DIR/amavisd-$name.start.log
+  # a socket file left by a killed instance (a clean stop removes it)
+  rm -f "$(lab_amavis_socket "$AI_SFX")"
+  if [[ $keep_log == 1 && -f $log ]]; then pos=$(stat -c %s "$log"); else rm -f "$log"; fi
+  echo "$pos" >"$LAB_STATE_DIR/amavisd-$name.logpos"
+  mapfile -t env < <(lab_amavis_env "$name")
+  # (the daemon inherits open file descriptors: callers close their lock fds)
+  (cd / && env -i "${LAB_AMAVIS_BASE_ENV[@]}" "${env[@]}" /usr/sbin/amavisd start) </dev/null >"$out" 2>&1 || {
+    lab_show_tail "$out" "$log"
+    lab_die "amavisd ($name) failed to start"
+  }
+}
+# lab_amavis_wait NAME [timeout_s]: until the start's "ready for work" is in
+# the log, both ports listen and the unix socket exists
+lab_amavis_wait() {
+  local name=$1 t=${2:-60} log socket pidfile pos i ready=0
+  lab_amavis_instance "$name" || lab_die "unknown amavisd instance '$name'"
+  log=$(lab_amavis_log "$AI_SFX")
+  socket=$(lab_amavis_socket "$AI_SFX")
+  pidfile=$(lab_amavis_pidfile "$AI_SFX")
+  pos=$(cat "$LAB_STATE_DIR/amavisd-$name.logpos" 2>/dev/null || echo 0)
+  for ((i = 0; i < t * 20; i++)); do
+    if ((!ready)) && grep -qF 'ready for work' < <(tail -c "+$((pos + 1))" "$log" 2>/dev/null); then
+      ready=1
+    fi
+    if ((ready)) && [[ -S $socket ]] && lab_port_open "$AI_SMTP" && lab_port_open "$AI_PDP" &&
+      lab_pidfile_alive "$pidfile"; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  lab_show_tail "$LAB_STATE_DIR/amavisd-$name.start.log" "$log"
+  lab_die "amavisd ($name) not ready after $t s (ready line: $ready, SMTP :$AI_SMTP, AM.PDP :$AI_PDP, $socket)"
+}
+# lab_amavis_stop NAME [timeout_s]: SIGTERM to the master (it sends SIGTERM to
+# its children and removes its unix socket), then wait until it is gone
+# (SIGKILL after the timeout) and nothing listens on its ports any more
+lab_amavis_stop() {
+  local name=$1 t=${2:-20} pidfile pid
+  lab_amavis_instance "$name" || lab_die "unknown amavisd instance '$name'"
+  pidfile=$(lab_amavis_pidfile "$AI_SFX")
+  # the master removes its pid file (and socket) on the way out: wait for the pid
+  if pid=$(lab_read_pidfile "$pidfile"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    lab_wait_pid_gone "$pid" "$t" "amavisd ($name)"
+  fi
+  rm -f "$pidfile"
+  lab_wait_ports_closed 10 "$AI_SMTP" "$AI_PDP" ||
+    lab_die "amavisd ($name) is gone, but something still listens on :$AI_SMTP or :$AI_PDP"
 }
 
 # ---------------------------------------------------------------------------

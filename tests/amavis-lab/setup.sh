@@ -1,12 +1,13 @@
 #!/bin/bash
 # tests/amavis-lab/setup.sh - bring up the amavis lab for amavis-console's
 # integration tests: real amavisd-new with SQL quarantine on PostgreSQL and
-# on MariaDB, AM.PDP (TCP and unix socket), spamd, an SMTP sink, and a Dovecot
-# (IMAP) with test users for the console's IMAP login.
+# on MariaDB (plus a spare instance of each for the tests that stop amavisd,
+# see spare.sh), AM.PDP (TCP and unix socket), spamd, an SMTP sink, and a
+# Dovecot (IMAP) with test users for the console's IMAP login.
 # Debian 12, as root, no systemd needed. See README.md next to this file.
 #
 # Idempotent. Every run resets the amavis_lab databases, SpamAssassin's SQL
-# Bayes store (spamassassin_lab) and the sink directory, and restarts both
+# Bayes store (spamassassin_lab) and the sink directory, and restarts all four
 # amavisd instances (they hold connections to the dropped databases). The
 # sink, spamd and Dovecot keep running when they are healthy and unchanged.
 #
@@ -26,23 +27,12 @@ source "$HERE/lib.sh"
 STATE_DIR=$LAB_STATE_DIR
 SINK_DIR=$STATE_DIR/sink
 NODE=${LAB_NODE:-$ROOT/node_modules/.bin/node}
-PG_SFX=''
-MY_SFX='-my'
 
 [[ $EUID -eq 0 ]] || lab_die "run as root"
 [[ -s $DDL_DIR/pg.sql && -s $DDL_DIR/mysql.sql ]] || lab_die "schema files missing in $DDL_DIR"
 mkdir -p "$STATE_DIR"
 # lab.env is (re)written only once everything is ready
 rm -f "$STATE_DIR/lab.env" "$STATE_DIR/lab.json"
-
-show_tail() { # file... : print the end of log files after a failure
-  local f
-  for f in "$@"; do
-    [[ -s $f ]] || continue
-    echo "----- last lines of $f -----" >&2
-    tail -n 25 "$f" >&2
-  done
-}
 
 # ---------------------------------------------------------------------------
 # 1. packages
@@ -83,8 +73,11 @@ lab_log "databases listening (postgresql :$LAB_PG_PORT, mariadb :$LAB_MY_PORT)"
 #    holds sessions to the databases that are about to be dropped), the sink,
 #    spamd and Dovecot only when unhealthy or changed. They exit while step 4 runs.
 # ---------------------------------------------------------------------------
-PG_PIDFILE=$(lab_amavis_pidfile "$PG_SFX")
-MY_PIDFILE=$(lab_amavis_pidfile "$MY_SFX")
+amavisd_pidfiles=()
+for name in "${LAB_AMAVIS_NAMES[@]}"; do
+  lab_amavis_instance "$name"
+  amavisd_pidfiles+=("$(lab_amavis_pidfile "$AI_SFX")")
+done
 SINK_PIDFILE=$STATE_DIR/sink.pid
 SPAMD_PIDFILE=$STATE_DIR/spamd.pid
 SPAMD_LOG=$STATE_DIR/spamd.log
@@ -125,15 +118,17 @@ if lab_pidfile_alive "$DOVECOT_PIDFILE" && lab_port_open "$LAB_IMAP_PORT" &&
   same_id "$STATE_DIR/dovecot.id" "$dovecot_id"; then
   keep_dovecot=1
 fi
-to_stop=("$PG_PIDFILE" "$MY_PIDFILE")
+to_stop=("${amavisd_pidfiles[@]}")
 ((keep_sink)) || to_stop+=("$SINK_PIDFILE")
 ((keep_spamd)) || to_stop+=("$SPAMD_PIDFILE")
 ((keep_dovecot)) || to_stop+=("$DOVECOT_PIDFILE")
 stopping=()
+stopping_pids=() # pid and pid file; amavisd removes its pid file before it has exited
 for f in "${to_stop[@]}"; do
-  if lab_pidfile_alive "$f"; then
+  if lab_pidfile_alive "$f" && pid=$(lab_read_pidfile "$f"); then
     if [[ $f == "$DOVECOT_PIDFILE" ]]; then stopping+=(dovecot); else stopping+=("$(basename "$f" .pid)"); fi
-    lab_signal_pidfile "$f"
+    stopping_pids+=("$pid" "$f")
+    kill -TERM "$pid" 2>/dev/null || true
   fi
 done
 
@@ -204,9 +199,9 @@ SQL
 }
 reset_bayes >"$STATE_DIR/reset-bayes.log" 2>&1 &
 bayes_reset=$!
-wait "$pg_reset" || { show_tail "$STATE_DIR/reset-pg.log"; lab_die "PostgreSQL reset failed"; }
-wait "$my_reset" || { show_tail "$STATE_DIR/reset-mariadb.log"; lab_die "MariaDB reset failed"; }
-wait "$bayes_reset" || { show_tail "$STATE_DIR/reset-bayes.log"; lab_die "Bayes store reset failed"; }
+wait "$pg_reset" || { lab_show_tail "$STATE_DIR/reset-pg.log"; lab_die "PostgreSQL reset failed"; }
+wait "$my_reset" || { lab_show_tail "$STATE_DIR/reset-mariadb.log"; lab_die "MariaDB reset failed"; }
+wait "$bayes_reset" || { lab_show_tail "$STATE_DIR/reset-bayes.log"; lab_die "Bayes store reset failed"; }
 lab_log "databases $LAB_DB_NAME recreated, schema loaded (postgresql + mariadb)"
 lab_log "bayes store $LAB_BAYES_DB_NAME recreated (postgresql, $LAB_SA_SQL_DIR/bayes_pg.sql)"
 
@@ -218,8 +213,11 @@ install -m 644 "$HERE/spamassassin-lab.cf" "$LAB_SA_CF"
 # Debian's 05-domain_id runs `head -n 1 /etc/mailname` (noise if it is missing)
 [[ -s /etc/mailname ]] || echo example.test >/etc/mailname
 install -d -o amavis -g amavis -m 755 /var/run/amavis /var/log/amavis
-install -d -o amavis -g amavis -m 750 /var/lib/amavis/tmp \
-  "$(lab_amavis_dbhome "$PG_SFX")" "$(lab_amavis_dbhome "$MY_SFX")"
+install -d -o amavis -g amavis -m 750 /var/lib/amavis/tmp
+for name in "${LAB_AMAVIS_NAMES[@]}"; do
+  lab_amavis_instance "$name"
+  install -d -o amavis -g amavis -m 750 "$(lab_amavis_dbhome "$AI_SFX")"
+done
 rm -rf "$LAB_SPAMD_OLD_VIRTUAL_DIR"
 mkdir -p "$SINK_DIR"
 find "$SINK_DIR" -mindepth 1 -delete
@@ -227,13 +225,20 @@ find "$SINK_DIR" -mindepth 1 -delete
 # ---------------------------------------------------------------------------
 # 6. wait until the stopped daemons are gone; their ports must be free
 # ---------------------------------------------------------------------------
-for f in "${to_stop[@]}"; do
-  lab_wait_pidfile_gone "$f" 20
+for ((i = 0; i < ${#stopping_pids[@]}; i += 2)); do
+  lab_wait_pid_gone "${stopping_pids[i]}" 20 "${stopping_pids[i + 1]}"
 done
-ports=("$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT")
+rm -f "${to_stop[@]}"
+ports=()
+for name in "${LAB_AMAVIS_NAMES[@]}"; do
+  lab_amavis_instance "$name"
+  ports+=("$AI_SMTP" "$AI_PDP")
+done
 ((keep_sink)) || ports+=("$LAB_SINK_PORT")
 ((keep_spamd)) || ports+=("$LAB_SPAMD_PORT")
 ((keep_dovecot)) || ports+=("$LAB_IMAP_PORT")
+# (an amavisd master is gone before its last children have closed the listeners)
+lab_wait_ports_closed 2 "${ports[@]}" || true
 for p in "${ports[@]}"; do
   if lab_port_open "$p"; then
     ss -ltnp "sport = :$p" >&2 || true
@@ -243,7 +248,7 @@ done
 lab_log "stopped: ${stopping[*]:-nothing was running}"
 
 # ---------------------------------------------------------------------------
-# 7. start: SMTP sink, spamd, Dovecot, amavisd x2 (they start concurrently)
+# 7. start: SMTP sink, spamd, Dovecot, amavisd x4 (they start concurrently)
 # ---------------------------------------------------------------------------
 if ((keep_sink)); then
   lab_log "SMTP sink kept (pid $(<"$SINK_PIDFILE"))"
@@ -258,7 +263,7 @@ if ((keep_spamd)); then
 else
   rm -f "$SPAMD_LOG"
   # spamd daemonizes itself and writes its pid file (-r)
-  (cd / && spamd "${spamd_args[@]}") || { show_tail "$SPAMD_LOG"; lab_die "spamd failed to start"; }
+  (cd / && spamd "${spamd_args[@]}") || { lab_show_tail "$SPAMD_LOG"; lab_die "spamd failed to start"; }
   echo "$spamd_id" >"$STATE_DIR/spamd.id"
 fi
 if ((keep_dovecot)); then
@@ -273,41 +278,21 @@ else
   printf '%s\n' "$dovecot_users" >"$DOVECOT_DIR/users"
   # daemonizes itself; the pid file is base_dir/master.pid
   (cd / && dovecot -c "$DOVECOT_DIR/dovecot.conf") >"$DOVECOT_DIR/start.log" 2>&1 || {
-    show_tail "$DOVECOT_DIR/start.log" "$DOVECOT_DIR/dovecot.log"
+    lab_show_tail "$DOVECOT_DIR/start.log" "$DOVECOT_DIR/dovecot.log"
     lab_die "dovecot failed to start"
   }
   echo "$dovecot_id" >"$STATE_DIR/dovecot.id"
 fi
 
-start_amavisd() { # name driver suffix smtp_port pdp_port
-  local name=$1 sfx=$3
-  rm -f "$(lab_amavis_log "$sfx")" "$(lab_amavis_socket "$sfx")"
-  (cd / && env AMAVIS_LAB_DRIVER="$2" AMAVIS_LAB_INSTANCE="${sfx#-}" \
-    AMAVIS_LAB_SMTP_PORT="$4" AMAVIS_LAB_PDP_PORT="$5" AMAVIS_LAB_SINK_PORT="$LAB_SINK_PORT" \
-    /usr/sbin/amavisd start) >"$STATE_DIR/amavisd-$name.start.log" 2>&1 || {
-    show_tail "$STATE_DIR/amavisd-$name.start.log" "$(lab_amavis_log "$sfx")"
-    lab_die "amavisd ($name) failed to start"
-  }
-}
-wait_amavisd() { # name suffix smtp_port pdp_port
-  local name=$1 sfx=$2
-  if ! lab_wait_log "$(lab_amavis_log "$sfx")" 'ready for work' 60; then
-    show_tail "$STATE_DIR/amavisd-$name.start.log" "$(lab_amavis_log "$sfx")"
-    lab_die "amavisd ($name) not ready after 60 s"
-  fi
-  lab_wait_port "$3" 10 "amavisd ($name) SMTP"
-  lab_wait_port "$4" 10 "amavisd ($name) AM.PDP"
-  [[ -S $(lab_amavis_socket "$sfx") ]] || lab_die "amavisd ($name): no socket $(lab_amavis_socket "$sfx")"
-  lab_log "amavisd ($name) ready (pid $(<"$(lab_amavis_pidfile "$sfx")")):" \
-    "SMTP :$3, AM.PDP :$4 + $(lab_amavis_socket "$sfx")"
-}
-# both at once: each `amavisd start` loads SpamAssassin before it daemonizes
-start_amavisd pg pg "$PG_SFX" "$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT" &
-pg_amavisd=$!
-start_amavisd my mysql "$MY_SFX" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT" &
-my_amavisd=$!
-wait "$pg_amavisd" || exit 1
-wait "$my_amavisd" || exit 1
+# all at once: each `amavisd start` loads SpamAssassin before it daemonizes
+amavisd_starts=()
+for name in "${LAB_AMAVIS_NAMES[@]}"; do
+  lab_amavis_start "$name" &
+  amavisd_starts+=($!)
+done
+for p in "${amavisd_starts[@]}"; do
+  wait "$p" || exit 1
+done
 
 if ((!keep_sink)); then
   lab_wait_port "$LAB_SINK_PORT" 20 "SMTP sink"
@@ -321,13 +306,17 @@ if ((!keep_dovecot)); then
   lab_wait_port "$LAB_IMAP_PORT" 10 dovecot
   lab_log "dovecot up (pid $(<"$DOVECOT_PIDFILE")) on :$LAB_IMAP_PORT, $((${#LAB_IMAP_USERS[@]} / 2)) users"
 fi
-wait_amavisd pg "$PG_SFX" "$LAB_PG_SMTP_PORT" "$LAB_PG_PDP_PORT"
-wait_amavisd my "$MY_SFX" "$LAB_MY_SMTP_PORT" "$LAB_MY_PDP_PORT"
+for name in "${LAB_AMAVIS_NAMES[@]}"; do
+  lab_amavis_wait "$name" 60
+  lab_amavis_instance "$name"
+  lab_log "amavisd ($name) ready (pid $(<"$(lab_amavis_pidfile "$AI_SFX")")):" \
+    "SMTP :$AI_SMTP, AM.PDP :$AI_PDP + $(lab_amavis_socket "$AI_SFX")"
+done
 
 # ---------------------------------------------------------------------------
 # 8. final health check and lab.env / lab.json for the tests
 # ---------------------------------------------------------------------------
-for f in "$SINK_PIDFILE" "$SPAMD_PIDFILE" "$DOVECOT_PIDFILE" "$PG_PIDFILE" "$MY_PIDFILE"; do
+for f in "$SINK_PIDFILE" "$SPAMD_PIDFILE" "$DOVECOT_PIDFILE" "${amavisd_pidfiles[@]}"; do
   lab_pidfile_alive "$f" || lab_die "process of $f is not running"
 done
 
@@ -342,10 +331,10 @@ vars=(
   AMAVIS_LAB_MY_SMTP "$LAB_HOST:$LAB_MY_SMTP_PORT"
   AMAVIS_LAB_PG_PDP "$LAB_HOST:$LAB_PG_PDP_PORT"
   AMAVIS_LAB_MY_PDP "$LAB_HOST:$LAB_MY_PDP_PORT"
-  AMAVIS_LAB_PG_PDP_SOCKET "$(lab_amavis_socket "$PG_SFX")"
-  AMAVIS_LAB_MY_PDP_SOCKET "$(lab_amavis_socket "$MY_SFX")"
-  AMAVIS_LAB_PG_LOG "$(lab_amavis_log "$PG_SFX")"
-  AMAVIS_LAB_MY_LOG "$(lab_amavis_log "$MY_SFX")"
+  AMAVIS_LAB_PG_PDP_SOCKET "$(lab_amavis_socket '')"
+  AMAVIS_LAB_MY_PDP_SOCKET "$(lab_amavis_socket -my)"
+  AMAVIS_LAB_PG_LOG "$(lab_amavis_log '')"
+  AMAVIS_LAB_MY_LOG "$(lab_amavis_log -my)"
   AMAVIS_LAB_SINK "$LAB_HOST:$LAB_SINK_PORT"
   AMAVIS_LAB_SINK_DIR "$SINK_DIR"
   AMAVIS_LAB_SPAMD "$LAB_HOST:$LAB_SPAMD_PORT"
@@ -356,8 +345,23 @@ vars=(
   AMAVIS_LAB_IMAP_USERS "$(lab_imap_users_json)"
   AMAVIS_LAB_IMAP_LOG "$DOVECOT_DIR/dovecot.log"
   AMAVIS_LAB_CHROMIUM "$(command -v chromium || true)"
-  AMAVIS_LAB_READY_AT "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  AMAVIS_LAB_SPARE_CTL "$HERE/spare.sh"
 )
+# the spares: what the outage tests need to reach them, and to stop and start them
+for name in "${LAB_AMAVIS_SPARES[@]}"; do
+  lab_amavis_instance "$name"
+  vars+=(
+    "AMAVIS_LAB_${AI_KEY}_NAME" "$name"
+    "AMAVIS_LAB_${AI_KEY}_URL" "$([[ $AI_DRIVER == pg ]] && echo "$pg_url" || echo "$my_url")"
+    "AMAVIS_LAB_${AI_KEY}_SMTP" "$LAB_HOST:$AI_SMTP"
+    "AMAVIS_LAB_${AI_KEY}_PDP" "$LAB_HOST:$AI_PDP"
+    "AMAVIS_LAB_${AI_KEY}_PDP_SOCKET" "$(lab_amavis_socket "$AI_SFX")"
+    "AMAVIS_LAB_${AI_KEY}_PIDFILE" "$(lab_amavis_pidfile "$AI_SFX")"
+    "AMAVIS_LAB_${AI_KEY}_LOG" "$(lab_amavis_log "$AI_SFX")"
+    "AMAVIS_LAB_${AI_KEY}_START" "$(lab_amavis_start_command "$name")"
+  )
+done
+vars+=(AMAVIS_LAB_READY_AT "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
 env_quote() { # value -> shell word
   if [[ $1 =~ ^[A-Za-z0-9_./:@%+,=-]*$ ]]; then
     printf '%s' "$1"

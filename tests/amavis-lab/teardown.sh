@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/amavis-lab/teardown.sh - stop what setup.sh started, each daemon by
-# its PID file (never by process name): both amavisd instances, spamd, the
-# SMTP sink and Dovecot. PostgreSQL and MariaDB keep running unless setup.sh started them.
+# its PID file (never by process name): the four amavisd instances (pg, my and
+# their spares), spamd, the SMTP sink and Dovecot. PostgreSQL and MariaDB keep running unless setup.sh started them.
 # Packages, configuration, the amavis_lab databases and the spamassassin_lab
 # Bayes store stay in place.
 #
@@ -19,24 +19,31 @@ STATE_DIR=$LAB_STATE_DIR
 # the tests must not find a lab.env of a lab that is going away
 rm -f "$STATE_DIR/lab.env" "$STATE_DIR/lab.json"
 
-pidfiles=(
-  "$(lab_amavis_pidfile '')"    # amavisd "pg" master (its children exit with it)
-  "$(lab_amavis_pidfile '-my')" # amavisd "my" master
-  "$STATE_DIR/spamd.pid"        # spamd parent (its children exit with it)
-  "$STATE_DIR/sink.pid"         # SMTP sink
-  "$LAB_DOVECOT_PIDFILE"        # Dovecot master (its children exit with it)
+pidfiles=()
+for name in "${LAB_AMAVIS_NAMES[@]}"; do # amavisd masters (their children exit with them)
+  lab_amavis_instance "$name"
+  pidfiles+=("$(lab_amavis_pidfile "$AI_SFX")")
+done
+pidfiles+=(
+  "$STATE_DIR/spamd.pid"  # spamd parent (its children exit with it)
+  "$STATE_DIR/sink.pid"   # SMTP sink
+  "$LAB_DOVECOT_PIDFILE"  # Dovecot master (its children exit with it)
 )
-# signal all first, then wait: amavisd needs 1-2 s to exit on SIGTERM
+# signal all first, then wait: amavisd needs 1-2 s to exit on SIGTERM (and
+# removes its pid file before it has exited: wait for the pid)
+stopping_pids=()
 for f in "${pidfiles[@]}"; do
-  if lab_pidfile_alive "$f"; then
-    lab_log "stopping pid $(<"$f") ($f)"
-    lab_signal_pidfile "$f"
+  if pid=$(lab_read_pidfile "$f") && kill -0 "$pid" 2>/dev/null; then
+    lab_log "stopping pid $pid ($f)"
+    stopping_pids+=("$pid" "$f")
+    kill -TERM "$pid" 2>/dev/null || true
   fi
 done
-for f in "${pidfiles[@]}"; do
-  lab_wait_pidfile_gone "$f" 20
+for ((i = 0; i < ${#stopping_pids[@]}; i += 2)); do
+  lab_wait_pid_gone "${stopping_pids[i]}" 20 "${stopping_pids[i + 1]}"
 done
-rm -f "$STATE_DIR/sink.id" "$STATE_DIR/spamd.id" "$STATE_DIR/dovecot.id"
+rm -f "${pidfiles[@]}"
+rm -f "$STATE_DIR/sink.id" "$STATE_DIR/spamd.id" "$STATE_DIR/dovecot.id" "$STATE_DIR"/amavisd-*.logpos
 
 if [[ -s $STATE_DIR/started-postgresql ]]; then
   read -r pg_ver pg_cluster <"$STATE_DIR/started-postgresql"

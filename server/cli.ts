@@ -13,6 +13,7 @@ import { createAmavisTables } from './db/amavis-tables.ts';
 import { openDatabase } from './db/database.ts';
 import { openStores } from './db/stores.ts';
 import { createSuperadmin } from './features/auth/auth.service.ts';
+import { type CleanupProgress, runCleanup } from './features/cleanup/cleanup.service.ts';
 import { InputError } from './input-error.ts';
 import { createLogger } from './log.ts';
 import { StartupError } from './startup-error.ts';
@@ -88,6 +89,64 @@ const commands: Record<string, { help: string; run: () => Promise<string> }> = {
         return `${lines.join('\n')}\n(${connection.display})`;
       } finally {
         await connection.close();
+      }
+    },
+  },
+  job: {
+    help:
+      'Runs a background job once, for cron: job cleanup [--dry-run] [--batch-size N] [--log-retention-days N]. ' +
+      'Progress goes to stderr, the summary to stdout as one JSON line; exits 1 if a step failed, 130 if interrupted.',
+    run: async () => {
+      const [job, ...args] = process.argv.slice(3);
+      if (job !== 'cleanup') throw new InputError(`unknown job "${job ?? ''}"; jobs: cleanup`);
+      const { values } = parseArgs({
+        args,
+        options: {
+          'dry-run': { type: 'boolean' },
+          'batch-size': { type: 'string' },
+          'log-retention-days': { type: 'string' },
+        },
+      });
+      const whole = (value: string | undefined, flag: string) => {
+        if (value === undefined) return undefined;
+        if (!/^\d+$/.test(value)) throw new InputError(`${flag} takes a whole number`);
+        return Number(value);
+      };
+      const batchSize = whole(values['batch-size'], '--batch-size');
+      const logRetentionDays = whole(values['log-retention-days'], '--log-retention-days');
+      const config = loadConfig();
+      // stdout carries only the summary
+      const stores = await openStores(config, createLogger('warn', process.stderr));
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const dryRun = values['dry-run'] ?? false;
+      const report = (p: CleanupProgress) => {
+        const t = p.tables;
+        process.stderr.write(
+          `cleanup${dryRun ? ' (dry run)' : ''} ${p.step}: batch ${p.batch}, so far msgs ${t.msgs}, ` +
+            `msgrcpt ${t.msgrcpt}, quarantine ${t.quarantine}, maddr ${t.maddr} (${p.elapsedMs} ms)\n`,
+        );
+      };
+      try {
+        const summary = await runCleanup(stores, {
+          dryRun,
+          ...(batchSize !== undefined ? { batchSize } : {}),
+          ...(logRetentionDays !== undefined ? { logRetentionDays } : {}),
+          onProgress: report,
+          signal: controller.signal,
+        });
+        for (const failure of summary.failures) {
+          process.stderr.write(`cleanup: ${failure.step} failed: ${failure.message}\n`);
+        }
+        if (summary.interrupted) process.exitCode = 130;
+        else if (!summary.complete) process.exitCode = 1;
+        return JSON.stringify(summary);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        await stores.close();
       }
     },
   },

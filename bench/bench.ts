@@ -1,245 +1,290 @@
-// npm run bench [-- --dialect postgresql|mariadb|pglite] [--messages N] [--requests N] [--cases a,b]
-// Starts a real console process on a fresh database filled by the demo generator, measures GraphQL cases
-// over HTTP, runs the same query as raw SQL in the same run (the lower bound), and prints one JSON line
-// per case. Medians and ratios matter; single numbers on a shared 2-core machine do not.
-import { spawn } from 'node:child_process';
+// npm run bench [-- --dialect postgresql|mariadb] [--size N | --url URL] [--cases a,b] [--requests N]
+//   [--setup accelerated|indexes|plain] [--modoboa-runs N] [--modoboa-timeout SECONDS] [--message-runs N]
+//   [--insert-messages N] [--domain D] [--user EMAIL] [--explain]
+//   [--keep] [--no-save] [--out FILE]
+//
+// Measures the console the way issue 4 asks: a real `node server/main.ts` on a database of amavisd-shaped
+// data, each case over HTTP and, where it applies, the same work as the console's SQL in this process, as
+// the best hand-written SQL, and as modoboa-amavis's query shape. Prints one JSON line per case and saves
+// the run (with a description of the machine) under bench/results/.
+//
+// Data: --url reuses a database filled by `npm run bench:generate` (amavisd's tables plus the bench
+// accounts); without it, a throwaway database with --size messages is generated and dropped afterwards
+// (--keep keeps it). --setup says which of the optional structures (npm run amavis:create-indexes) the
+// database gets before measuring: all of them with the listing accelerator (accelerated, the default), the
+// indexes only, or none (plain); it creates or drops them in the database, --url included.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import mysql from 'mysql2/promise';
-import postgres from 'postgres';
-import type { DatabaseTarget, Dialect } from '../server/config.ts';
+import { sql } from 'drizzle-orm';
+import { loadAccountActor } from '../server/access/resolve-actor.ts';
+import { dropAccelerator } from '../server/amavis/listing-accelerator.ts';
+import { createListingIndexes, dropListingIndexes } from '../server/amavis/listing-indexes.ts';
 import { amavisTables, createAmavisTables } from '../server/db/amavis-tables.ts';
-import { openDatabase } from '../server/db/database.ts';
-import { seedDemoData } from '../server/demo/demo-data.ts';
+import { consoleTables } from '../server/db/console-tables.ts';
+import { type Connection, openDatabase } from '../server/db/database.ts';
+import type { Viewer } from '../server/features/quarantine/quarantine.service.ts';
+import { getSettings } from '../server/features/settings/settings.service.ts';
 import { createTempDatabase, type TempDatabase } from '../tests/support/databases.ts';
+import { CASES } from './cases/index.ts';
+import { viewSizes } from './cases/listing.ts';
+import type { BenchContext, CapturedQuery, Setup } from './cases/types.ts';
+import { BENCH_PASSWORD, BENCH_SUPERADMIN, generateAmavisData, seedBenchAccounts } from './generate-data.ts';
+import { describeMachine } from './lib/machine.ts';
+import { openRawSql } from './lib/raw-sql.ts';
+import { anonymousClient, type GraphQLClient, logIn, peakRssMb, rssMb, startConsole } from './lib/server.ts';
 
 const { values: options } = parseArgs({
   options: {
     dialect: { type: 'string', default: 'postgresql' },
-    messages: { type: 'string', default: '2000' },
-    requests: { type: 'string', default: '200' },
-    cases: { type: 'string', default: 'floor,list-first-page,list-deep-page' },
+    size: { type: 'string', default: '20000' },
+    url: { type: 'string' },
+    cases: { type: 'string' },
+    requests: { type: 'string' },
+    setup: { type: 'string', default: 'accelerated' },
+    'modoboa-runs': { type: 'string', default: '3' },
+    'modoboa-timeout': { type: 'string', default: '120' },
+    'message-runs': { type: 'string', default: '3' },
+    'insert-messages': { type: 'string' },
+    domain: { type: 'string' },
+    user: { type: 'string' },
+    explain: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    'no-save': { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
+
+function fail(message: string): never {
+  process.stderr.write(`npm run bench: ${message}\n`);
+  process.exit(2);
+}
+
 const dialectName = options.dialect;
-if (!['postgresql', 'mariadb', 'pglite'].includes(dialectName))
-  throw new Error('--dialect: postgresql, mariadb or pglite');
-const messages = Number(options.messages);
-const requests = Number(options.requests);
-const cases = new Set(options.cases.split(','));
-const PAGE = 50;
-const DEEP_PAGES = 10;
-
-const LIST_SQL = (keyset: boolean, param: (n: number) => string) => `
-  select m.partition_tag, m.mail_id, r.rseqnum, m.time_num, rcpt.email as recipient, sender.email as sender,
-         m.from_addr, m.subject, m.size, r.content, r.rs, r.bspam_level
-  from msgs m
-  join msgrcpt r on r.partition_tag = m.partition_tag and r.mail_id = m.mail_id
-  join maddr rcpt on rcpt.id = r.rid
-  left join maddr sender on sender.id = m.sid
-  where m.content is not null and r.rs <> 'D'
-    and exists (select 1 from quarantine q where q.partition_tag = m.partition_tag and q.mail_id = m.mail_id and q.chunk_ind = 1)
-    ${keyset ? `and (m.time_num, m.partition_tag, m.mail_id, r.rseqnum) < (${param(1)}, ${param(2)}, ${param(3)}, ${param(4)})` : ''}
-  order by m.time_num desc, m.partition_tag desc, m.mail_id desc, r.rseqnum desc
-  limit ${PAGE + 1}`;
-
-const LIST_QUERY = `query($after: String) { quarantine(first: ${PAGE}, after: $after) {
-  edges { cursor node { id mailId recipient envelopeSender fromHeader subject receivedAt size score
-    content { code kind label } status { code kind label } } }
-  pageInfo { hasNextPage endCursor } } }`;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+if (dialectName !== 'postgresql' && dialectName !== 'mariadb') fail('--dialect: postgresql or mariadb');
+const dialect: 'pg' | 'mysql' = dialectName === 'postgresql' ? 'pg' : 'mysql';
+const setup = options.setup as Setup;
+if (!['accelerated', 'indexes', 'plain'].includes(setup)) fail('--setup: accelerated, indexes or plain');
+const size = Number(options.size);
+if (!options.url && (!Number.isInteger(size) || size < 1000)) fail('--size: an integer of at least 1000');
+const wanted = options.cases ? new Set(options.cases.split(',')) : null;
+if (wanted) {
+  const unknown = [...wanted].filter((name) => !CASES.some((c) => c.name === name));
+  if (unknown.length > 0)
+    fail(`unknown case(s) ${unknown.join(', ')}; cases: ${CASES.map((c) => c.name).join(', ')}`);
 }
 
-async function measure(
-  run: () => Promise<void>,
-): Promise<{ p50: number; p95: number; p99: number; rps: number }> {
-  for (let i = 0; i < Math.min(20, requests); i++) await run();
-  const times: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < requests; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  const total = performance.now() - start;
-  times.sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 1000) / 1000;
-  return {
-    p50: round(percentile(times, 50)),
-    p95: round(percentile(times, 95)),
-    p99: round(percentile(times, 99)),
-    rps: round((requests / total) * 1000),
-  };
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const num = async (connection: Connection, query: ReturnType<typeof sql>) =>
+  Number(Object.values((await connection.rows(query))[0] ?? {})[0] ?? 0);
+
+/** amavisd's tables filled, the bench accounts there: a throwaway database unless --url. */
+async function prepareData(): Promise<{ url: string; temp: TempDatabase | null; generated: unknown }> {
+  if (options.url) return { url: options.url, temp: null, generated: null };
+  const temp = await createTempDatabase(dialect);
+  const connection = await openDatabase(
+    { kind: 'url', dialect, url: temp.url, display: temp.name },
+    'amavis',
+  );
+  await createAmavisTables(connection);
+  await connection.close();
+  log(`generating ${size.toLocaleString('en')} messages in ${temp.name}…`);
+  const generated = await generateAmavisData({ dialect, url: temp.url }, { messages: size });
+  await seedBenchAccounts({ dialect, url: temp.url });
+  return { url: temp.url, temp, generated };
 }
 
-function peakRssMb(pid: number): number | null {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
-    return Math.round(kb / 102.4) / 10;
-  } catch {
-    return null;
+async function prepareStructures(connection: Connection): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  if (setup === 'accelerated') await createListingIndexes(connection);
+  if (setup === 'indexes') {
+    await dropAccelerator(connection);
+    await createListingIndexes(connection, { accelerator: false });
   }
+  if (setup === 'plain') await dropListingIndexes(connection);
+  const structuresMs = Math.round(performance.now() - t0);
+  const t1 = performance.now();
+  // what autovacuum does to a table that has settled; index-only scans need the visibility map
+  if (dialect === 'pg') await connection.db.execute(sql`vacuum analyze`);
+  else await connection.db.execute(sql`analyze table msgs, msgrcpt, maddr, quarantine`);
+  return { structuresMs, analyzeMs: Math.round(performance.now() - t1) };
+}
+
+/** The domain closest to 1% of all recipients, among those with a domain admin; the busiest user account. */
+async function pickViews(connection: Connection): Promise<{ domain: string; user: string }> {
+  const domains = await connection.rows<{ domain: string; n: unknown }>(
+    sql`select a.domain as domain, count(*) as n from msgrcpt r join maddr a on a.id = r.rid
+        group by a.domain`,
+  );
+  const total = domains.reduce((sum, d) => sum + Number(d.n), 0);
+  const administered = new Set(
+    (await connection.rows<{ name: string }>(sql`select name from console_domains`)).map((d) => d.name),
+  );
+  const candidates = domains
+    .map((d) => ({ domain: String(d.domain).split('.').reverse().join('.'), share: Number(d.n) / total }))
+    .filter((d) => administered.has(d.domain))
+    .sort((a, b) => Math.abs(a.share - 0.01) - Math.abs(b.share - 0.01) || a.domain.localeCompare(b.domain));
+  const users = await connection.rows<{ email: unknown; n: unknown }>(
+    connection.dialect === 'pg'
+      ? sql`select a.email as email, count(*) as n from msgrcpt r join maddr a on a.id = r.rid
+            where a.email in (select convert_to(c.email, 'UTF8') from console_accounts c where c.role = 'user')
+            group by a.email order by count(*) desc, a.email limit 1`
+      : sql`select a.email as email, count(*) as n from msgrcpt r join maddr a on a.id = r.rid
+            where a.email in (select cast(c.email as binary) from console_accounts c where c.role = 'user')
+            group by a.email order by count(*) desc, a.email limit 1`,
+  );
+  const domain = options.domain ?? candidates[0]?.domain;
+  const userRow = users[0];
+  const user =
+    options.user ?? (userRow ? Buffer.from(userRow.email as Uint8Array).toString('utf8') : undefined);
+  if (!domain || !user) fail('no bench accounts in this database: fill it with npm run bench:generate');
+  return { domain, user };
+}
+
+function resultsFile(started: Date, messages: number): string {
+  if (options.out) return path.resolve(options.out);
+  const stamp = started.toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  return new URL(`./results/${dialectName}-${messages}-${setup}-${stamp}.json`, import.meta.url).pathname;
 }
 
 async function main() {
-  const dialect: Dialect = dialectName === 'mariadb' ? 'mysql' : 'pg';
-  let temp: TempDatabase | undefined;
-  let dataDir: string | undefined;
-  let target: DatabaseTarget;
-  if (dialectName === 'pglite') {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-bench-'));
-    target = { kind: 'embedded', dir: path.join(dataDir, 'pglite') };
-  } else {
-    temp = await createTempDatabase(dialect);
-    target = { kind: 'url', dialect, url: temp.url, display: temp.name };
-  }
+  const started = new Date();
+  const runStart = performance.now();
+  const data = await prepareData();
+  const generatedMs = Math.round(performance.now() - runStart);
+  const target = { kind: 'url' as const, dialect, url: data.url, display: 'bench' };
   const connection = await openDatabase(target, 'amavis');
-  await createAmavisTables(connection);
-  const seedStart = performance.now();
-  const summary = await seedDemoData({ connection, t: amavisTables(dialect) }, { messages });
-  const seedMs = Math.round(performance.now() - seedStart);
-  await connection.close();
-
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    DEMO_DATA: 'false',
-    ADMIN_EMAIL: 'bench@console.test',
-    ADMIN_PASSWORD: 'bench-password-1',
+  const captured: CapturedQuery[] = [];
+  // the bench's own eyes on the SQL the service runs in this process (drizzle's session logger)
+  (connection.db as unknown as { session: { logger: unknown } }).session.logger = {
+    logQuery: (query: string, params: unknown[]) => captured.push({ sql: query, params }),
   };
-  if (temp) env.AMAVIS_DATABASE_URL = temp.url;
-  if (dataDir) env.DATA_DIR = dataDir;
-  const server = spawn(process.execPath, [new URL('../server/main.ts', import.meta.url).pathname], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.includes('amavis-console listening'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url.replace(/\/$/, ''));
-    });
-    server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-
-  // A superadmin's session: the listing cases measure the unrestricted (largest) view.
-  const login = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      query: 'mutation($input: LogInInput!) { logIn(input: $input) { __typename } }',
-      variables: { input: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } },
-    }),
-  });
-  const cookie = login.headers.getSetCookie()[0]?.split(';')[0];
-  if (!cookie) throw new Error(`bench login failed: ${await login.text()}`);
-
-  const graphql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data?: unknown; errors?: unknown[] };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data as {
-      quarantine: { edges: { cursor: string; node: { mailId: string } }[]; pageInfo: { endCursor: string } };
+  let server: Awaited<ReturnType<typeof startConsole>> | null = null;
+  const raw = await openRawSql(dialect, data.url);
+  try {
+    const messages = await num(connection, sql`select count(*) from msgs`);
+    if (messages === 0) fail(`no messages in ${data.url}: fill it with npm run bench:generate`);
+    const hasAdmin = await num(
+      connection,
+      sql`select count(*) from console_accounts where email = ${BENCH_SUPERADMIN.email}`,
+    ).catch(() => 0);
+    if (hasAdmin === 0) fail(`no bench accounts in ${data.url}: fill it with npm run bench:generate`);
+    log(`setup ${setup}…`);
+    const prepared = await prepareStructures(connection);
+    const picks = await pickViews(connection);
+    const dataset = {
+      messages,
+      recipients: await num(connection, sql`select count(*) from msgrcpt`),
+      quarantinedMessages: await num(connection, sql`select count(*) from quarantine where chunk_ind = 1`),
     };
-  };
-
-  // The raw SQL lower bound needs its own connection, which PGlite (one process) cannot offer.
-  let raw: ((keyset: unknown[] | null) => Promise<void>) | null = null;
-  let closeRaw = async () => {};
-  if (temp && dialect === 'pg') {
-    const sql = postgres(temp.url, { max: 1 });
-    raw = async (keyset) => {
-      await sql.unsafe(
-        LIST_SQL(keyset !== null, (n) => `$${n}`),
-        (keyset ?? []) as never[],
-      );
+    server = await startConsole(data.url);
+    const requests = Number(options.requests ?? (messages > 100_000 ? 300 : 100));
+    const consoleStore = { connection, t: consoleTables(dialect) };
+    const clients = new Map<string, Promise<GraphQLClient>>();
+    const viewers = new Map<string, Promise<Viewer>>();
+    const domainAdmin = `domainadmin@${picks.domain}`;
+    const context: BenchContext = {
+      dialect,
+      setup,
+      options: {
+        requests,
+        warmup: Math.min(10, requests),
+        modoboaRuns: Number(options['modoboa-runs']),
+        modoboaTimeoutMs: Number(options['modoboa-timeout']) * 1000,
+        messageRuns: Number(options['message-runs']),
+        insertMessages: Number(options['insert-messages'] ?? (messages > 100_000 ? 1000 : 200)),
+        explain: options.explain,
+      },
+      console: server,
+      anonymous: anonymousClient(server.url),
+      client: (email) => {
+        const url = server?.url ?? '';
+        if (!clients.has(email)) clients.set(email, logIn(url, email, BENCH_PASSWORD));
+        return clients.get(email) as Promise<GraphQLClient>;
+      },
+      viewer: (email) => {
+        if (!viewers.has(email)) {
+          viewers.set(
+            email,
+            (async () => {
+              const id = await num(connection, sql`select id from console_accounts where email = ${email}`);
+              const actor = await loadAccountActor(consoleStore, id, { access: 'full', via: 'session' });
+              if (!actor) throw new Error(`no account ${email}`);
+              return { actor, settings: await getSettings(consoleStore) };
+            })(),
+          );
+        }
+        return viewers.get(email) as Promise<Viewer>;
+      },
+      store: { connection, t: amavisTables(dialect) },
+      consoleStore,
+      captured,
+      raw,
+      accounts: {
+        superadmin: BENCH_SUPERADMIN.email,
+        domainAdmin,
+        user: picks.user,
+        password: BENCH_PASSWORD,
+      },
+      domain: picks.domain,
+      floorP95: null,
     };
-    closeRaw = () => sql.end();
-  } else if (temp) {
-    const conn = await mysql.createConnection(temp.url);
-    raw = async (keyset) => {
-      await conn.query(
-        LIST_SQL(keyset !== null, () => '?'),
-        keyset ?? [],
-      );
+    const machine = describeMachine(await raw.version());
+    const common = { dialect: dialectName, messages, setup };
+    const header = {
+      case: 'run',
+      ...common,
+      dataset,
+      views: { domain: picks.domain, domainAdmin, user: picks.user, ...(await viewSizes(context)) },
+      requests: context.options.requests,
+      modoboaRuns: context.options.modoboaRuns,
+      generatedMs: data.generated ? generatedMs : null,
+      ...prepared,
+      machine,
+      started: started.toISOString(),
     };
-    closeRaw = () => conn.end();
+    console.log(JSON.stringify(header));
+    const lines: Record<string, unknown>[] = [];
+    for (const benchCase of CASES) {
+      if (wanted && !wanted.has(benchCase.name)) continue;
+      log(`${benchCase.name}…`);
+      const t0 = performance.now();
+      const result = await benchCase.run(context);
+      const line = {
+        case: benchCase.name,
+        ...common,
+        ...result,
+        rssMb: rssMb(server.pid),
+        rssPeakMb: peakRssMb(server.pid),
+        caseMs: Math.round(performance.now() - t0),
+      };
+      lines.push(line);
+      console.log(JSON.stringify(line));
+    }
+    const summary = {
+      case: 'summary',
+      ...common,
+      meets: Object.fromEntries(
+        lines.filter((l) => 'meets' in l).map((l) => [String(l.case), Boolean(l.meets)]),
+      ),
+      totalMs: Math.round(performance.now() - runStart),
+    };
+    console.log(JSON.stringify(summary));
+    if (!options['no-save']) {
+      const file = resultsFile(started, messages);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, `${JSON.stringify({ ...header, cases: lines, summary }, null, 2)}\n`);
+      log(`saved ${path.relative(process.cwd(), file)}`);
+    }
+  } finally {
+    await server?.stop();
+    await raw.close();
+    await connection.close();
+    if (data.temp) {
+      if (options.keep) log(`kept ${data.temp.name}: --url ${data.temp.url}`);
+      else await data.temp.drop();
+    }
   }
-
-  let deepCursor: string | null = null;
-  let deepKeyset: unknown[] | null = null;
-  for (let page = 0; page < DEEP_PAGES; page++) {
-    const data = await graphql(LIST_QUERY, { after: deepCursor });
-    deepCursor = data.quarantine.pageInfo.endCursor;
-  }
-  if (deepCursor) {
-    const [timeNum, partitionTag, mailId, rseqnum] = JSON.parse(
-      Buffer.from(deepCursor, 'base64url').toString(),
-    );
-    deepKeyset = [timeNum, partitionTag, Buffer.from(mailId, 'latin1'), rseqnum];
-  }
-
-  const base = {
-    dialect: dialectName,
-    messages,
-    quarantined: summary.quarantined,
-    recipients: summary.recipients,
-    requests,
-  };
-  console.log(JSON.stringify({ case: 'seed', ...base, ms: seedMs }));
-  const report = async (
-    name: string,
-    viaGraphQL: () => Promise<void>,
-    viaSql: (() => Promise<void>) | null,
-  ) => {
-    if (!cases.has(name)) return;
-    const api = await measure(viaGraphQL);
-    const lower = viaSql ? await measure(viaSql) : null;
-    console.log(
-      JSON.stringify({
-        case: name,
-        ...base,
-        ...api,
-        rssPeakMb: peakRssMb(server.pid ?? 0),
-        rawSql: lower,
-        ratioP50: lower ? Math.round((api.p50 / lower.p50) * 100) / 100 : null,
-      }),
-    );
-  };
-  await report(
-    'floor',
-    async () => {
-      await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{"query":"{ __typename }"}',
-      }).then((r) => r.text());
-    },
-    null,
-  );
-  await report('list-first-page', async () => void (await graphql(LIST_QUERY)), raw && (() => raw(null)));
-  await report(
-    'list-deep-page',
-    async () => void (await graphql(LIST_QUERY, { after: deepCursor })),
-    raw && (() => raw(deepKeyset)),
-  );
-
-  await closeRaw();
-  server.kill('SIGTERM');
-  await new Promise((resolve) => server.once('exit', resolve));
-  await temp?.drop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
 await main();

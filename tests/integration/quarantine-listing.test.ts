@@ -9,4 +9,7 @@ for (const [dialect, service] of [
   await describeWith([service], `quarantine listing on ${service}`, () => {
     quarantineListingSuite(() => openRealDatabase(dialect));
   });
+  await describeWith([service], `quarantine listing on ${service}, with the listing accelerator`, () => {
+    quarantineListingSuite(() => openRealDatabase(dialect), { accelerated: true });
+  });
 }

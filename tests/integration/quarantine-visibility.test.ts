@@ -9,4 +9,11 @@ for (const [dialect, service] of [
   await describeWith([service], `who sees which recipient, on ${service}`, () => {
     visibilitySuite(() => openRealDatabase(dialect));
   });
+  await describeWith(
+    [service],
+    `who sees which recipient, on ${service}, with the listing accelerator`,
+    () => {
+      visibilitySuite(() => openRealDatabase(dialect), { accelerated: true });
+    },
+  );
 }

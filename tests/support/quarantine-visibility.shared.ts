@@ -1,9 +1,10 @@
 // End to end through the listing: which recipients' mail an account sees, as amavisd stored them.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { installAccelerator } from '../../server/amavis/listing-accelerator.ts';
 import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
 import { addAccount, addMessage } from './factories.ts';
 import { type Client, logInAs } from './graphql-client.ts';
-import type { DatabaseUnderTest } from './quarantine-listing.shared.ts';
+import type { DatabaseUnderTest, SuiteOptions } from './quarantine-listing.shared.ts';
 import { startTestApp, type TestApp } from './test-app.ts';
 
 // Recipients as amavisd writes them into maddr.email (lowercased, IDN domain in ASCII, quotes kept).
@@ -22,7 +23,7 @@ const STORED = [
   'pingüino@xn--pjaro-xqa.example',
 ];
 
-export function visibilitySuite(open: () => Promise<DatabaseUnderTest>): void {
+export function visibilitySuite(open: () => Promise<DatabaseUnderTest>, options: SuiteOptions = {}): void {
   let app: TestApp;
   let admin: Client;
   let database: DatabaseUnderTest;
@@ -40,6 +41,7 @@ export function visibilitySuite(open: () => Promise<DatabaseUnderTest>): void {
     database = await open();
     await database.prepare?.();
     app = await startTestApp(database.env);
+    if (options.accelerated) await installAccelerator(app.stores.amavis.connection);
     await createSuperadmin(
       app.stores.console,
       { email: 'root@admin.test', password: 'root-password-1' },

@@ -5,3 +5,7 @@ import { quarantineListingSuite } from '../support/quarantine-listing.shared.ts'
 describe('quarantine listing on embedded PGlite', () => {
   quarantineListingSuite(openEmbeddedDatabase);
 });
+
+describe('quarantine listing on embedded PGlite, with the listing accelerator', () => {
+  quarantineListingSuite(openEmbeddedDatabase, { accelerated: true });
+});

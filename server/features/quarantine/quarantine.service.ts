@@ -9,12 +9,26 @@
 //   EXISTS into semi-joins that start from quarantine and sort everything. For the date order it
 //   therefore picks a page of message keys first (a derived table walking msgs_idx_time_num, with
 //   scalar subqueries it cannot flatten), then joins their recipients and sorts those few rows.
+// - With the listing accelerator installed (server/amavis/listing-accelerator.ts), the date order walks
+//   its side table instead: in date order over all quarantined entries, one recipient domain or one
+//   recipient address (one walk per domain or address, merged), stopping after a page of rows that pass
+//   every condition checked against amavisd's own tables. PostgreSQL checks each row in a LATERAL
+//   subquery, so its planner cannot trade the ordered walk for a sort on a misestimated join (it did for
+//   a domain admin's view and for text searches); MariaDB gets STRAIGHT_JOIN and the index to walk.
 // Other orders (score, sender, recipient, subject) have no index on amavisd's tables: both databases
 // sort the matching rows, which grows with the quarantine.
-import { and, asc, desc, eq, exists, isNotNull, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, exists, isNotNull, or, type SQL, sql } from 'drizzle-orm';
 import { alias, type PgColumn } from 'drizzle-orm/pg-core';
-import type { Actor } from '../../access/actor.ts';
-import { AddressError, domainCondition } from '../../access/address-matching.ts';
+import { type Actor, isSuperadmin } from '../../access/actor.ts';
+import {
+  AddressError,
+  domainCondition,
+  normaliseDomain,
+  type RecipientMatcher,
+  recipientCondition,
+  recipientMatcher,
+  reverseDomain,
+} from '../../access/address-matching.ts';
 import { visibleTo } from '../../access/quarantine-visibility.ts';
 import { decodeOctets } from '../../amavis/address.ts';
 import {
@@ -25,7 +39,14 @@ import {
   STATUS_KINDS,
   type StatusKind,
 } from '../../amavis/codes.ts';
-import { keyToBinary } from '../../db/binary.ts';
+import {
+  ACCELERATOR_INDEXES,
+  ACCELERATOR_TABLE,
+  acceleratorUsable,
+  forgetAcceleratorState,
+  listingTable,
+} from '../../amavis/listing-accelerator.ts';
+import { binaryToKey, keyToBinary, normaliseChar1, toBuffer } from '../../db/binary.ts';
 import type { SqlDb } from '../../db/database.ts';
 import { escapeLike } from '../../db/like.ts';
 import {
@@ -286,7 +307,8 @@ function rowScope(viewer: Viewer, { m, r, rcpt }: Pick<Tables, 'm' | 'r' | 'rcpt
       email: rcpt.email,
       domain: rcpt.domain,
     }),
-    ne(r.rs, 'D'),
+    // a literal, as codeList's: a generic plan then still knows which rows it keeps
+    sql`${r.rs} <> 'D'`,
   );
 }
 
@@ -328,9 +350,13 @@ function emailContains(dialect: Dialect, column: PgColumn, text: string): SQL {
   if (dialect === 'mysql') {
     return sql`lower(convert(${column} using utf8mb4) collate utf8mb4_bin) like lower(${`%${escapeLike(text)}%`}) escape '!'`;
   }
+  // Both sides are lowered under "C" (ASCII letters only): variants that differ in ASCII case alone
+  // are one test.
   const variants = new Set(
     [text, mapChars(text, (c) => c.toLowerCase()), mapChars(text, (c) => c.toUpperCase())].map((variant) =>
-      Buffer.from(`%${escapeLike(variant)}%`, 'utf8').toString('latin1'),
+      Buffer.from(`%${escapeLike(variant)}%`, 'utf8')
+        .toString('latin1')
+        .replace(/[A-Z]/g, (c) => c.toLowerCase()),
     ),
   );
   const latin1 = sql`lower(case when position(decode('00', 'hex') in ${column}) > 0 then encode(${column}, 'escape') else convert_from(${column}, 'LATIN1') end collate "C")`;
@@ -658,6 +684,312 @@ function mysqlDatePage(
     .limit(request.limit + 1);
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The accelerated date order (listing-accelerator.ts)
+
+function sideTable(dialect: Dialect) {
+  return alias(listingTable(dialect), 's');
+}
+
+type SideTable = ReturnType<typeof sideTable>;
+
+/** More walks than this and one walk over everything, filtered on the side table, is cheaper. */
+const MAX_WALKS = 8;
+
+interface Walk {
+  /** The index whose order the walk follows; null lets the database choose (and sort). */
+  index: keyof typeof ACCELERATOR_INDEXES | null;
+  /** For walks over one domain (reversed, as maddr.domain) or one address (as maddr.email). */
+  key?: string | Buffer;
+  /** Any further condition on the side table's own columns. */
+  driver?: SQL;
+}
+
+/** The domain of a stored email or of an extension LIKE pattern (domains hold no LIKE specials). */
+function domainOfPattern(pattern: string): string {
+  return pattern.slice(pattern.lastIndexOf('@') + 1);
+}
+
+/** Every row the matcher owns has one of these (reversed) domains in maddr.domain. */
+function ownedWithin(matcher: RecipientMatcher, reversedDomains: ReadonlySet<string>): boolean {
+  return [...matcher.exact, ...matcher.extensions.map((extension) => extension.like)].every((pattern) =>
+    reversedDomains.has(reverseDomain(domainOfPattern(pattern))),
+  );
+}
+
+/**
+ * Which walks over the side table together hold every row the viewer may see with this filter, or null
+ * when the side table does not help (the plain query is used). The walks only narrow what is read: every
+ * row still passes the full visibility and filter conditions on amavisd's tables.
+ */
+function acceleratedWalks(
+  viewer: Viewer,
+  filter: CheckedFilter,
+  dialect: Dialect,
+  s: SideTable,
+): Walk[] | null {
+  const { actor, settings } = viewer;
+  if (actor.kind !== 'account' || filter.pendingRequests) return null;
+  const content =
+    filter.contentKinds.length > 0
+      ? kindCondition(dialect, s.content, filter.contentKinds, CONTENT_CODES)
+      : undefined;
+  const narrowed = (walks: Walk[]) => walks.map((walk) => ({ ...walk, driver: and(walk.driver, content) }));
+  const reversed = (domain: string) => reverseDomain(normaliseDomain(domain));
+  try {
+    if (filter.recipientDomain !== null) {
+      return narrowed([{ index: 'domain', key: reversed(filter.recipientDomain) }]);
+    }
+    if (actor.role === 'superadmin') return narrowed([{ index: 'time' }]);
+    const matcher = recipientMatcher(actor.addresses, settings, { notOwned: actor.othersAddresses });
+    const domains = [...new Set((actor.role === 'domainadmin' ? actor.domains : []).map(reversed))];
+    const walks: Walk[] = domains.map((domain) => ({ index: 'domain', key: domain }));
+    if (!ownedWithin(matcher, new Set(domains))) {
+      for (const email of matcher.exact) walks.push({ index: 'email', key: Buffer.from(email, 'utf8') });
+      if (matcher.extensions.length > 0) {
+        walks.push({ index: null, driver: recipientCondition(s.email, { ...matcher, exact: [] }) });
+      }
+    }
+    if (walks.length === 0) return null;
+    if (walks.length > MAX_WALKS) {
+      const visible = visibleTo(actor, settings, {
+        partitionTag: s.partitionTag,
+        mailId: s.mailId,
+        email: s.email,
+        domain: s.domain,
+      });
+      return narrowed([{ index: 'time', driver: visible }]);
+    }
+    return narrowed(walks);
+  } catch (error) {
+    // the plain query reports bad input the same way it always has
+    if (error instanceof AddressError || error instanceof RangeError) return null;
+    throw error;
+  }
+}
+
+// The statements below are mostly fixed text: compiling drizzle's column objects cost more than the
+// rest of the JavaScript of a page (0.2 of 0.4 ms at 1 M messages), next to 1.5 ms in the database.
+
+/** msgs' columns of the listing, then the recipient's, under the names decodeListed reads. */
+const MESSAGE_COLUMNS =
+  'm.partition_tag as partition_tag, m.mail_id as mail_id, m.time_num as time_num, ' +
+  'sender.email as sender_email, m.from_addr as from_addr, m.subject as subject, m.size as size';
+const RECIPIENT_COLUMNS =
+  'r.rseqnum as rseqnum, rcpt.email as recipient_email, r.content as content, r.rs as rs, ' +
+  'r.bspam_level as bspam_level';
+
+/** The message is done and stored in the SQL quarantine (messageScope, as text). */
+function quarantinedText(dialect: Dialect): string {
+  const chunk =
+    'select 1 from quarantine q where q.partition_tag = m.partition_tag and q.mail_id = m.mail_id and q.chunk_ind = 1';
+  return dialect === 'pg'
+    ? `m.content is not null and exists (${chunk})`
+    : `m.content is not null and (${chunk}) is not null`;
+}
+
+/** A row of those columns as the drivers return it, decoded like the tables' own columns. */
+function decodeListed(raw: Record<string, unknown>): Row {
+  const bytes = (value: unknown) => (value === null || value === undefined ? null : toBuffer(value));
+  const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
+  return {
+    partitionTag: Number(raw.partition_tag),
+    mailId: binaryToKey(raw.mail_id),
+    rseqnum: Number(raw.rseqnum),
+    timeNum: Number(raw.time_num),
+    recipient: bytes(raw.recipient_email),
+    envelopeSender: bytes(raw.sender_email),
+    fromHeader: text(raw.from_addr),
+    subject: text(raw.subject),
+    size: Number(raw.size),
+    contentCode: normaliseChar1(text(raw.content)) ?? ' ',
+    statusCode: normaliseChar1(text(raw.rs)) ?? ' ',
+    score: raw.bspam_level === null || raw.bspam_level === undefined ? null : Number(raw.bspam_level),
+    sortKey: null,
+  } as Row;
+}
+
+async function acceleratedPage(
+  store: AmavisStore,
+  viewer: Viewer,
+  filter: CheckedFilter,
+  request: PageRequest<Cursor>,
+  descending: boolean,
+  walks: readonly Walk[],
+): Promise<Row[]> {
+  const { dialect } = store.connection;
+  const tables = tableSet(store, '');
+  const dir = descending ? 'desc' : 'asc';
+  const cmp = descending ? '<' : '>';
+  const cursor = request.cursor;
+  const after = cursor
+    ? sql`s.time_num ${sql.raw(cmp)}= ${cursor.key} and (s.time_num, s.partition_tag, s.mail_id, s.rseqnum) ${sql.raw(cmp)} (${cursor.key}, ${cursor.partitionTag}, ${keyToBinary(cursor.mailId)}, ${cursor.rseqnum})`
+    : undefined;
+  const walkOrder = sql.raw(
+    `order by s.time_num ${dir}, s.partition_tag ${dir}, s.mail_id ${dir}, s.rseqnum ${dir}`,
+  );
+  // a literal (a checked integer): with LIMIT $n a generic plan cannot know the walk stops early
+  const limit = sql.raw(String(request.limit + 1));
+  const checks = and(
+    rowScope(viewer, tables),
+    sql.raw(quarantinedText(dialect)),
+    filterCondition(dialect, filter, tables),
+  ) as SQL;
+  const keyed = (walk: Walk, key: SQL) =>
+    walk.index === 'domain' ? sql`s.domain = ${key}` : sql`s.email = ${key}`;
+  const statements: SQL[] = [];
+  if (dialect === 'pg') {
+    // LIMIT 1 keeps the subquery a subquery: one check per side-table row, in the walk's order.
+    const walk = (where: SQL | undefined) => sql`select x.* from ${sql.raw(`${ACCELERATOR_TABLE} s
+      cross join lateral (select ${MESSAGE_COLUMNS}, ${RECIPIENT_COLUMNS}
+        from msgrcpt r
+        join msgs m on m.partition_tag = r.partition_tag and m.mail_id = r.mail_id
+        join maddr rcpt on rcpt.id = r.rid
+        left join maddr sender on sender.id = m.sid
+        where r.partition_tag = s.partition_tag and r.mail_id = s.mail_id and r.rseqnum = s.rseqnum
+          and `)}${checks}
+        limit 1) x
+      where ${where ?? sql`true`}
+      ${walkOrder} limit ${limit}`;
+    for (const one of walks.filter((w) => w.key === undefined)) statements.push(walk(and(one.driver, after)));
+    // Walks that differ only in their key (a user's spellings of one address, an admin's domains): one
+    // LATERAL over the keys, so the statement is planned once, not once per key.
+    for (const index of ['domain', 'email'] as const) {
+      const group = walks.filter((w) => w.index === index && w.key !== undefined);
+      const first = group[0];
+      if (!first) continue;
+      if (group.length === 1) {
+        statements.push(walk(and(keyed(first, sql`${first.key}`), first.driver, after)));
+        continue;
+      }
+      const type = sql.raw(index === 'domain' ? 'text' : 'bytea');
+      const keys = sql.join(
+        group.map((w) => sql`(cast(${w.key} as ${type}))`),
+        sql`, `,
+      );
+      statements.push(
+        sql`select y.* from (values ${keys}) k (key) cross join lateral (${walk(
+          and(keyed(first, sql`k.key`), first.driver, after),
+        )}) y`,
+      );
+    }
+  } else {
+    for (const one of walks) {
+      // Every join by primary key: a range on maddr (a user's addresses) would bring a join buffer, and
+      // with it a sort of everything the walk reaches.
+      const hint = one.index ? ` force index (${ACCELERATOR_INDEXES[one.index]})` : '';
+      const key = one.key === undefined ? undefined : keyed(one, sql`${one.key}`);
+      statements.push(sql`${sql.raw(`select straight_join ${MESSAGE_COLUMNS}, ${RECIPIENT_COLUMNS}
+        from ${ACCELERATOR_TABLE} s${hint}
+        straight_join msgrcpt r force index (primary)
+          on r.partition_tag = s.partition_tag and r.mail_id = s.mail_id and r.rseqnum = s.rseqnum
+        straight_join msgs m force index (primary) on m.partition_tag = s.partition_tag and m.mail_id = s.mail_id
+        straight_join maddr rcpt force index (primary) on rcpt.id = r.rid
+        left join maddr sender force index (primary) on sender.id = m.sid
+        where `)}${and(key, one.driver, after, checks)}
+        ${walkOrder} limit ${limit}`);
+    }
+  }
+  const query =
+    statements.length === 1
+      ? (statements[0] as SQL)
+      : sql`${sql.join(
+          statements.map((statement) => sql`(${statement})`),
+          sql` union all `,
+        )} ${sql.raw(`order by time_num ${dir}, partition_tag ${dir}, mail_id ${dir}, rseqnum ${dir}`)}
+        limit ${limit}`;
+  const rows = await store.connection.rows<Record<string, unknown>>(query);
+  return rows.map(decodeListed);
+}
+
+/**
+ * PostgreSQL without the accelerator, for viewers who may see everything: the messages in date order, each
+ * message's recipients checked in a LATERAL subquery (OFFSET 0 keeps it one). The plain join let the
+ * planner misjudge selective filters (a text search estimated at 200 rows of 38,000 at 1 M messages) and
+ * sort the whole quarantine instead of stopping after a page.
+ */
+function pgMessageWalk(
+  store: AmavisStore,
+  viewer: Viewer,
+  filter: CheckedFilter,
+  request: PageRequest<Cursor>,
+  descending: boolean,
+): SQL {
+  const tables = tableSet(store, '');
+  const dir = descending ? 'desc' : 'asc';
+  const cmp = sql.raw(descending ? '<' : '>');
+  const cursor = request.cursor;
+  const after = cursor
+    ? sql`m.time_num ${cmp}= ${cursor.key} and (m.time_num, m.partition_tag, m.mail_id, x.rseqnum) ${cmp} (${cursor.key}, ${cursor.partitionTag}, ${keyToBinary(cursor.mailId)}, ${cursor.rseqnum})`
+    : undefined;
+  return sql`select ${sql.raw(`${MESSAGE_COLUMNS}, x.* from msgs m
+    left join maddr sender on sender.id = m.sid
+    cross join lateral (select ${RECIPIENT_COLUMNS}
+      from msgrcpt r
+      join maddr rcpt on rcpt.id = r.rid
+      where r.partition_tag = m.partition_tag and r.mail_id = m.mail_id and `)}${
+    and(rowScope(viewer, tables), filterCondition('pg', filter, tables)) ?? sql`true`
+  }
+      offset 0) x
+    where ${and(sql.raw(quarantinedText('pg')), after)}
+    ${sql.raw(`order by m.time_num ${dir}, m.partition_tag ${dir}, m.mail_id ${dir}, x.rseqnum ${dir}`)}
+    limit ${sql.raw(String(request.limit + 1))}`;
+}
+
+/** The page without the listing accelerator, straight from amavisd's tables. */
+async function plainPage(
+  store: AmavisStore,
+  viewer: Viewer,
+  checked: CheckedFilter,
+  request: PageRequest<Cursor>,
+  field: SortField,
+  descending: boolean,
+): Promise<Row[]> {
+  const dialect = store.connection.dialect;
+  if (dialect === 'mysql' && field === 'date') {
+    return mysqlDatePage(store, viewer, checked, request, descending);
+  }
+  if (
+    dialect === 'pg' &&
+    field === 'date' &&
+    isSuperadmin(viewer.actor) &&
+    !checked.pendingRequests &&
+    checked.recipientDomain === null
+  ) {
+    const query = pgMessageWalk(store, viewer, checked, request, descending);
+    const { connection } = store;
+    // Parallel workers made a keyset page in date order several times slower (measured on 1 M rows).
+    const raw = connection.embedded
+      ? await connection.rows<Record<string, unknown>>(query)
+      : await connection.db.transaction(async (tx) => {
+          await tx.execute(sql`set local max_parallel_workers_per_gather = 0`);
+          return (await tx.execute(query)) as unknown as Record<string, unknown>[];
+        });
+    return raw.map(decodeListed);
+  }
+  const tables = tableSet(store, '');
+  const plan = sortPlan(dialect, field, descending, tables);
+  const query = (db: SqlDb) =>
+    joined(db, tables, plan.key ?? undefined)
+      .where(
+        and(
+          rowScope(viewer, tables),
+          messageScope(store, tables.m),
+          filterCondition(dialect, checked, tables),
+          request.cursor ? plan.after(request.cursor) : undefined,
+        ),
+      )
+      .orderBy(...plan.order)
+      .limit(request.limit + 1);
+  // Parallel workers made a keyset page in date order several times slower (measured on 1 M rows).
+  return dialect === 'pg' && field === 'date' && !store.connection.embedded
+    ? await store.connection.db.transaction(async (tx) => {
+        await tx.execute(sql`set local max_parallel_workers_per_gather = 0`);
+        return query(tx);
+      })
+    : await query(store.connection.db);
+}
+
 export async function listQuarantine(
   store: AmavisStore,
   viewer: Viewer,
@@ -671,33 +1003,20 @@ export async function listQuarantine(
   // last/before read the list in reverse and flip the page afterwards
   const descending = (direction === 'desc') !== request.backwards;
   const dialect = store.connection.dialect;
-  let rows: Row[];
-  if (dialect === 'mysql' && field === 'date') {
-    rows = await mysqlDatePage(store, viewer, checked, request, descending);
-  } else {
-    const tables = tableSet(store, '');
-    const plan = sortPlan(dialect, field, descending, tables);
-    const query = (db: SqlDb) =>
-      joined(db, tables, plan.key ?? undefined)
-        .where(
-          and(
-            rowScope(viewer, tables),
-            messageScope(store, tables.m),
-            filterCondition(dialect, checked, tables),
-            request.cursor ? plan.after(request.cursor) : undefined,
-          ),
-        )
-        .orderBy(...plan.order)
-        .limit(request.limit + 1);
-    // Parallel workers made a keyset page in date order several times slower (measured on 1 M rows).
-    rows =
-      dialect === 'pg' && field === 'date' && !store.connection.embedded
-        ? await store.connection.db.transaction(async (tx) => {
-            await tx.execute(sql`set local max_parallel_workers_per_gather = 0`);
-            return query(tx);
-          })
-        : await query(store.connection.db);
+  let rows: Row[] | null = null;
+  if (field === 'date' && (await acceleratorUsable(store.connection))) {
+    const walks = acceleratedWalks(viewer, checked, dialect, sideTable(dialect));
+    if (walks) {
+      try {
+        rows = await acceleratedPage(store, viewer, checked, request, descending, walks);
+      } catch (error) {
+        // dropped meanwhile: the plain query answers; anything else is a real error
+        forgetAcceleratorState(store.connection);
+        if (await acceleratorUsable(store.connection)) throw error;
+      }
+    }
   }
+  rows ??= await plainPage(store, viewer, checked, request, field, descending);
   const page = pageOf(rows, request);
   return {
     ...page,

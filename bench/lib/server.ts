@@ -1,0 +1,147 @@
+// The console under test: a real `node server/main.ts` process on the bench database, its memory read from
+// /proc, and a GraphQL client that logs in the way a browser does.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+export interface ConsoleProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startConsole(databaseUrl: string): Promise<ConsoleProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false' };
+  for (const key of ['DATABASE_URL', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'HOST', 'DATA_DIR']) delete env[key];
+  env.AMAVIS_DATABASE_URL = databaseUrl;
+  const child = spawn(process.execPath, [new URL('../../server/main.ts', import.meta.url).pathname], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      const line = out.split('\n').find((l) => l.includes('amavis-console listening'));
+      if (line) {
+        child.stdout?.off('data', onData);
+        // keep draining, or a chatty server blocks on a full pipe
+        child.stdout?.resume();
+        resolve((JSON.parse(line) as { url: string }).url.replace(/\/$/, ''));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the console exited with ${code}: ${out}${stderr}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url,
+    pid: child.pid ?? 0,
+    child,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]);
+    return Number.isFinite(kb) ? kb : null;
+  } catch {
+    return null;
+  }
+}
+
+const mb = (kb: number | null) => (kb === null ? null : Math.round(kb / 102.4) / 10);
+
+export function rssMb(pid: number): number | null {
+  return mb(statusKb(pid, 'VmRSS'));
+}
+
+export function peakRssMb(pid: number): number | null {
+  return mb(statusKb(pid, 'VmHWM'));
+}
+
+/** Samples VmRSS every `everyMs` while `run` runs: the RSS before, and the highest seen. */
+export async function sampleRss<T>(
+  pid: number,
+  run: () => Promise<T>,
+  everyMs = 5,
+): Promise<{ result: T; beforeMb: number; peakMb: number; addedMb: number }> {
+  const before = statusKb(pid, 'VmRSS') ?? 0;
+  let peak = before;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, statusKb(pid, 'VmRSS') ?? 0);
+  }, everyMs);
+  try {
+    const result = await run();
+    peak = Math.max(peak, statusKb(pid, 'VmRSS') ?? 0);
+    return {
+      result,
+      beforeMb: mb(before) ?? 0,
+      peakMb: mb(peak) ?? 0,
+      addedMb: Math.round((peak - before) / 102.4) / 10,
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export interface GraphQLClient {
+  /** Throws on GraphQL errors. */
+  query<T>(document: string, variables?: Record<string, unknown>): Promise<T>;
+  /** A GET with the same credentials, body read to the end; returns its size. */
+  download(path: string): Promise<number>;
+}
+
+function client(baseUrl: string, cookie: string | null): GraphQLClient {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (cookie) headers.cookie = cookie;
+  return {
+    query: async <T>(document: string, variables: Record<string, unknown> = {}) => {
+      const response = await fetch(`${baseUrl}/graphql`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query: document, variables }),
+      });
+      const body = (await response.json()) as { data?: T; errors?: unknown[] };
+      if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+      return body.data as T;
+    },
+    download: async (path) => {
+      const response = await fetch(`${baseUrl}${path}`, { headers: cookie ? { cookie } : {} });
+      if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
+      let bytes = 0;
+      for await (const chunk of response.body ?? []) bytes += (chunk as Uint8Array).byteLength;
+      return bytes;
+    },
+  };
+}
+
+export function anonymousClient(baseUrl: string): GraphQLClient {
+  return client(baseUrl, null);
+}
+
+export async function logIn(baseUrl: string, email: string, password: string): Promise<GraphQLClient> {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation($input: LogInInput!) { logIn(input: $input) { __typename } }',
+      variables: { input: { email, password } },
+    }),
+  });
+  const cookie = response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0] ?? '')
+    .find((c) => c.startsWith('ac_session=') && c.length > 'ac_session='.length);
+  if (!cookie) throw new Error(`logging in as ${email} failed: ${await response.text()}`);
+  return client(baseUrl, cookie);
+}

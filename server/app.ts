@@ -13,7 +13,7 @@ import type { Stores } from './db/stores.ts';
 import { MESSAGE_ROUTE, serveMessageRoute } from './features/message/message.routes.ts';
 import { getSettings } from './features/settings/settings.service.ts';
 import { type Context, createContextFactory, type InitialContext } from './graphql/context.ts';
-import { maskError } from './graphql/errors.ts';
+import { errorCauses, maskError } from './graphql/errors.ts';
 import { checkHealth, checkServices, type ServicesHealth } from './health.ts';
 import type { Logger } from './log.ts';
 import { createMailer } from './mail/mailer.ts';
@@ -117,7 +117,10 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
       debug: (...args) => log.debug({ args }, 'graphql'),
       info: (...args) => log.info({ args }, 'graphql'),
       warn: (...args) => log.warn({ args }, 'graphql'),
-      error: (...args) => log.error({ args }, 'graphql'),
+      error: (...args) => {
+        const causes = errorCauses(args);
+        log.error(causes.length > 0 ? { args, causes } : { args }, 'graphql');
+      },
     },
   });
 

@@ -17,16 +17,11 @@
 // removes the triggers and the table together. Never drop the table alone: on MariaDB the triggers would
 // then make amavisd's inserts fail.
 import { sql } from 'drizzle-orm';
-import {
-  int,
-  char as mysqlChar,
-  customType as mysqlCustomType,
-  mysqlTable,
-  varchar as mysqlVarchar,
-} from 'drizzle-orm/mysql-core';
-import { char, customType, integer, pgTable, varchar } from 'drizzle-orm/pg-core';
+import { int, char as mysqlChar, mysqlTable, varchar as mysqlVarchar } from 'drizzle-orm/mysql-core';
+import { char, integer, pgTable, varchar } from 'drizzle-orm/pg-core';
 import type { Dialect } from '../config.ts';
-import { binaryToKey, keyToBinary, toBuffer } from '../db/binary.ts';
+import { toBuffer } from '../db/binary.ts';
+import { bytea, byteaKey, varbinary, varbinaryKey } from '../db/binary-columns.ts';
 import type { Connection } from '../db/database.ts';
 
 export const ACCELERATOR_TABLE = 'amavis_console_listing';
@@ -42,25 +37,6 @@ export const ACCELERATOR_INDEXES = {
 // ---------------------------------------------------------------------------------------------------
 // Query definitions (the MariaDB one stands in for the PostgreSQL one, as in amavis-tables.ts)
 
-const bytea = customType<{ data: Buffer; driverData: Buffer }>({
-  dataType: () => 'bytea',
-  fromDriver: toBuffer,
-});
-const byteaKey = customType<{ data: string; driverData: Buffer }>({
-  dataType: () => 'bytea',
-  toDriver: keyToBinary,
-  fromDriver: binaryToKey,
-});
-const varbinary = mysqlCustomType<{ data: Buffer; driverData: Buffer }>({
-  dataType: () => 'varbinary(255)',
-  fromDriver: toBuffer,
-});
-const varbinaryKey = mysqlCustomType<{ data: string; driverData: Buffer }>({
-  dataType: () => 'varbinary(16)',
-  toDriver: keyToBinary,
-  fromDriver: binaryToKey,
-});
-
 const pgListing = pgTable(ACCELERATOR_TABLE, {
   partitionTag: integer('partition_tag').notNull(),
   mailId: byteaKey('mail_id').notNull(),
@@ -73,12 +49,12 @@ const pgListing = pgTable(ACCELERATOR_TABLE, {
 
 const mysqlListing = mysqlTable(ACCELERATOR_TABLE, {
   partitionTag: int('partition_tag').notNull(),
-  mailId: varbinaryKey('mail_id').notNull(),
+  mailId: varbinaryKey('mail_id', { length: 16 }).notNull(),
   rseqnum: int('rseqnum').notNull(),
   timeNum: int('time_num', { unsigned: true }).notNull(),
   // varbinary in the database (exact bytes); typed as text so domainCondition treats it as MariaDB's
   domain: mysqlVarchar('domain', { length: 255 }).notNull(),
-  email: varbinary('email').notNull(),
+  email: varbinary('email', { length: 255 }).notNull(),
   content: mysqlChar('content', { length: 1 }).notNull(),
 });
 

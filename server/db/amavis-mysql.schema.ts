@@ -12,18 +12,8 @@ import {
   unique,
   varchar,
 } from 'drizzle-orm/mysql-core';
-import { binaryToKey, keyToBinary, normaliseChar1, toBuffer } from './binary.ts';
-
-const varbinary = customType<{ data: Buffer; driverData: Buffer; config: { length: number } }>({
-  dataType: (config) => `varbinary(${config?.length ?? 255})`,
-  fromDriver: toBuffer,
-});
-
-const varbinaryKey = customType<{ data: string; driverData: Buffer; config: { length: number } }>({
-  dataType: (config) => `varbinary(${config?.length ?? 16})`,
-  toDriver: keyToBinary,
-  fromDriver: binaryToKey,
-});
+import { normaliseChar1, toBuffer } from './binary.ts';
+import { varbinary, varbinaryKey } from './binary-columns.ts';
 
 const blob = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => 'blob',

@@ -15,19 +15,8 @@ import {
   unique,
   varchar,
 } from 'drizzle-orm/pg-core';
-import { binaryToKey, keyToBinary, normaliseChar1, toBuffer } from './binary.ts';
-
-const bytea = customType<{ data: Buffer; driverData: Buffer }>({
-  dataType: () => 'bytea',
-  fromDriver: toBuffer,
-});
-
-/** A bytea holding an ASCII key (mail_id, secret_id), exposed as a string. */
-const byteaKey = customType<{ data: string; driverData: Buffer }>({
-  dataType: () => 'bytea',
-  toDriver: keyToBinary,
-  fromDriver: binaryToKey,
-});
+import { normaliseChar1 } from './binary.ts';
+import { bytea, byteaKey } from './binary-columns.ts';
 
 const char1 = customType<{ data: string; driverData: string }>({
   dataType: () => 'char(1)',

@@ -193,3 +193,95 @@ export const domainReleaseRulesTable = mysqlTable(
   },
   (t) => [primaryKey({ columns: [t.domainId, t.contentKind] })],
 );
+
+export const leasesTable = mysqlTable('console_leases', {
+  name: varchar('name', { length: 64 }).primaryKey(),
+  holder: varchar('holder', { length: 128 }).notNull(),
+  acquiredAt: at('acquired_at').notNull(),
+  expiresAt: at('expires_at').notNull(),
+});
+
+export const jobRunsTable = mysqlTable(
+  'console_job_runs',
+  {
+    id: int('id').autoincrement().primaryKey(),
+    job: varchar('job', { length: 32 }).notNull(),
+    origin: varchar('origin', { length: 16 }).notNull(),
+    startedBy: varchar('started_by', { length: 320 }),
+    holder: varchar('holder', { length: 128 }).notNull(),
+    dryRun: boolean('dry_run').notNull().default(false),
+    startedAt: at('started_at').notNull(),
+    finishedAt: at('finished_at'),
+    outcome: varchar('outcome', { length: 16 }).notNull(),
+    counts: json('counts'),
+    error: text('error'),
+  },
+  (t) => [index('console_job_runs_job_idx').on(t.job, t.startedAt)],
+);
+
+export const userPreferencesTable = mysqlTable('console_user_preferences', {
+  accountId: int('account_id')
+    .primaryKey()
+    .references(() => accountsTable.id, { onDelete: 'cascade' }),
+  pageSize: int('page_size'),
+  language: varchar('language', { length: 16 }),
+  timeZone: varchar('time_zone', { length: 64 }),
+  digestEnabled: boolean('digest_enabled').notNull().default(false),
+  digestFrequency: varchar('digest_frequency', { length: 16 }).notNull().default('daily'),
+  digestMinute: int('digest_minute').notNull().default(480),
+  digestWeekday: int('digest_weekday'),
+  lastDigestAt: at('last_digest_at'),
+  nextDigestAt: at('next_digest_at'),
+});
+
+export const actionTokensTable = mysqlTable(
+  'console_action_tokens',
+  {
+    id: varchar('id', { length: 64 }).primaryKey(),
+    accountId: int('account_id').references(() => accountsTable.id, { onDelete: 'cascade' }),
+    partitionTag: int('partition_tag').notNull(),
+    mailId: varchar('mail_id', { length: 16 }).notNull(),
+    rseqnum: int('rseqnum').notNull(),
+    recipient: varchar('recipient', { length: 320 }).notNull(),
+    action: varchar('action', { length: 16 }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at').notNull(),
+    usedAt: at('used_at'),
+    usedIp: varchar('used_ip', { length: 64 }),
+  },
+  (t) => [index('console_action_tokens_expires_idx').on(t.expiresAt)],
+);
+
+export const senderListEntriesTable = mysqlTable(
+  'console_sender_list_entries',
+  {
+    // 191 × utf8mb4 keeps the two-column primary key within InnoDB's 3072-byte limit
+    owner: varchar('owner', { length: 191 }).notNull(),
+    sender: varchar('sender', { length: 191 }).notNull(),
+    createdByAccountId: int('created_by_account_id'),
+    createdBy: varchar('created_by', { length: 320 }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.owner, t.sender] }),
+    index('console_sender_list_entries_expires_idx').on(t.expiresAt),
+  ],
+);
+
+export const quarantineEventsTable = mysqlTable(
+  'console_quarantine_events',
+  {
+    id: bigint('id', { mode: 'number' }).autoincrement().primaryKey(),
+    at: datetime('at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+    kind: varchar('kind', { length: 32 }).notNull(),
+    partitionTag: int('partition_tag').notNull(),
+    mailId: varchar('mail_id', { length: 16 }).notNull(),
+    rseqnum: int('rseqnum').notNull(),
+    recipient: varchar('recipient', { length: 320 }).notNull(),
+    recipientDomain: varchar('recipient_domain', { length: 255 }).notNull(),
+    status: varchar('status', { length: 1 }),
+    actor: varchar('actor', { length: 320 }),
+  },
+  (t) => [index('console_quarantine_events_at_idx').on(t.at)],
+);

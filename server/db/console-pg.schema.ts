@@ -220,3 +220,128 @@ export const domainReleaseRulesTable = pgTable(
   },
   (t) => [primaryKey({ columns: [t.domainId, t.contentKind] })],
 );
+
+/**
+ * Leases: which replica runs a job or watches amavisd's tables. A row per name; a replica holds it
+ * until `expiresAt` and renews it while working, so a dead replica's lease simply runs out. A table
+ * rather than advisory locks because pooled connections (and PGlite) cannot keep a session lock.
+ */
+export const leasesTable = pgTable('console_leases', {
+  name: varchar('name', { length: 64 }).primaryKey(),
+  holder: varchar('holder', { length: 128 }).notNull(),
+  acquiredAt: at('acquired_at').notNull(),
+  expiresAt: at('expires_at').notNull(),
+});
+
+/** Every run of a background job (cleanup, reminders, digests): shown to admins, with "run now". */
+export const jobRunsTable = pgTable(
+  'console_job_runs',
+  {
+    id: serial('id').primaryKey(),
+    job: varchar('job', { length: 32 }).notNull(),
+    /** 'schedule' | 'manual' | 'cli' */
+    origin: varchar('origin', { length: 16 }).notNull(),
+    startedBy: varchar('started_by', { length: 320 }),
+    /** The replica (host:pid) that ran it. */
+    holder: varchar('holder', { length: 128 }).notNull(),
+    dryRun: boolean('dry_run').notNull().default(false),
+    startedAt: at('started_at').notNull(),
+    finishedAt: at('finished_at'),
+    /** 'running' | 'success' | 'failure' | 'skipped' */
+    outcome: varchar('outcome', { length: 16 }).notNull(),
+    /** What the run did, by name (rows deleted, mails sent, …). */
+    counts: jsonb('counts'),
+    error: text('error'),
+  },
+  (t) => [index('console_job_runs_job_idx').on(t.job, t.startedAt)],
+);
+
+/** A person's preferences: listing page size, language, time zone and their quarantine digest. */
+export const userPreferencesTable = pgTable('console_user_preferences', {
+  accountId: integer('account_id')
+    .primaryKey()
+    .references(() => accountsTable.id, { onDelete: 'cascade' }),
+  pageSize: integer('page_size'),
+  language: varchar('language', { length: 16 }),
+  /** An IANA zone name; null means the server's. */
+  timeZone: varchar('time_zone', { length: 64 }),
+  digestEnabled: boolean('digest_enabled').notNull().default(false),
+  /** 'daily' | 'weekdays' | 'weekly' */
+  digestFrequency: varchar('digest_frequency', { length: 16 }).notNull().default('daily'),
+  /** Local time of day the digest is sent, in minutes after midnight. */
+  digestMinute: integer('digest_minute').notNull().default(480),
+  /** For weekly digests: 0 = Sunday … 6 = Saturday. */
+  digestWeekday: integer('digest_weekday'),
+  /** Only messages quarantined after this are in the next digest. */
+  lastDigestAt: at('last_digest_at'),
+  nextDigestAt: at('next_digest_at'),
+});
+
+/**
+ * One-click action tokens from digests: signed, expiring, single use, scoped to one (message,
+ * recipient, action). The row is keyed by the token's id; the signature lives only in the link.
+ */
+export const actionTokensTable = pgTable(
+  'console_action_tokens',
+  {
+    id: varchar('id', { length: 64 }).primaryKey(),
+    accountId: integer('account_id').references(() => accountsTable.id, { onDelete: 'cascade' }),
+    partitionTag: integer('partition_tag').notNull(),
+    mailId: varchar('mail_id', { length: 16 }).notNull(),
+    rseqnum: integer('rseqnum').notNull(),
+    recipient: varchar('recipient', { length: 320 }).notNull(),
+    /** 'release' | 'request' | 'delete' | 'allow-sender' | 'block-sender' */
+    action: varchar('action', { length: 16 }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at').notNull(),
+    usedAt: at('used_at'),
+    usedIp: varchar('used_ip', { length: 64 }),
+  },
+  (t) => [index('console_action_tokens_expires_idx').on(t.expiresAt)],
+);
+
+/**
+ * What amavisd's wblist cannot hold about a sender-list entry: who made it and when it expires.
+ * Keyed by addresses, not amavisd's ids, because amavis's tables may live in another database.
+ */
+export const senderListEntriesTable = pgTable(
+  'console_sender_list_entries',
+  {
+    /** The users.email the entry belongs to ('user@dom', '@dom' or '@.' for global). */
+    owner: varchar('owner', { length: 320 }).notNull(),
+    /** The mailaddr.email of the sender pattern. */
+    sender: varchar('sender', { length: 320 }).notNull(),
+    createdByAccountId: integer('created_by_account_id'),
+    createdBy: varchar('created_by', { length: 320 }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.owner, t.sender] }),
+    index('console_sender_list_entries_expires_idx').on(t.expiresAt),
+  ],
+);
+
+/**
+ * Quarantine events (new rows, status changes), in order: what subscriptions publish and what a
+ * client that reconnects resumes from (`since` an id). Pruned by the cleanup job.
+ */
+export const quarantineEventsTable = pgTable(
+  'console_quarantine_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
+    /** 'quarantined' | 'viewed' | 'released' | 'requested' | 'approved' | 'denied' | 'learned' | 'deleted' … */
+    kind: varchar('kind', { length: 32 }).notNull(),
+    partitionTag: integer('partition_tag').notNull(),
+    mailId: varchar('mail_id', { length: 16 }).notNull(),
+    rseqnum: integer('rseqnum').notNull(),
+    /** The recipient, lowercase, and its domain: who may see the event. */
+    recipient: varchar('recipient', { length: 320 }).notNull(),
+    recipientDomain: varchar('recipient_domain', { length: 255 }).notNull(),
+    /** The new msgrcpt.rs, when the event changed it. */
+    status: varchar('status', { length: 1 }),
+    actor: varchar('actor', { length: 320 }),
+  },
+  (t) => [index('console_quarantine_events_at_idx').on(t.at)],
+);

@@ -149,3 +149,38 @@ export function changedRows(result: unknown): number {
   }
   return 0;
 }
+
+/**
+ * Whether a failed statement lost a lock race the database resolved by rolling the transaction back:
+ * InnoDB's deadlock (1213) and PostgreSQL's deadlock and serialization failures (40P01, 40001). Such a
+ * transaction changed nothing and may simply run again; drizzle keeps the driver's error as `cause`.
+ */
+export function isLockConflict(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const { code, errno } = e as { code?: unknown; errno?: unknown };
+    if (code === 'ER_LOCK_DEADLOCK' || errno === 1213 || code === '40P01' || code === '40001') return true;
+  }
+  return false;
+}
+
+const LOCK_CONFLICT_TRIES = 4;
+
+/**
+ * A transaction that runs again (up to four times, after a short random pause) when the database rolled
+ * it back to break a deadlock: concurrent writers of amavisd's lookup tables (two lists taking the same
+ * new sender, a domain renamed while its list changes) otherwise see a random "Unexpected error". `work`
+ * must only touch the database, since it may run more than once.
+ */
+export async function retryingTransaction<T>(
+  connection: Connection,
+  work: (tx: Parameters<Parameters<SqlDb['transaction']>[0]>[0]) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connection.db.transaction(work);
+    } catch (error) {
+      if (attempt >= LOCK_CONFLICT_TRIES || !isLockConflict(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+    }
+  }
+}

@@ -45,3 +45,22 @@ export const maskError: NonNullable<MaskError> = (error, message) => {
 export function resultUnion(name: string, description: string, types: (new (...args: never[]) => Error)[]) {
   return { types, directResult: true, union: { name, description } } as const;
 }
+
+/**
+ * What lies under the errors yoga logs: a failed query's message names the SQL, but why it failed (a
+ * deadlock, a lost connection) is the driver's error in `cause`. One line each, code first.
+ */
+export function errorCauses(args: readonly unknown[]): string[] {
+  const causes: string[] = [];
+  for (const arg of args) {
+    let e: unknown = arg instanceof GraphQLError && arg.originalError ? arg.originalError : arg;
+    for (let depth = 0; e instanceof Error && depth < 4; depth++) {
+      if (e.cause instanceof Error) {
+        const code = (e.cause as { code?: unknown }).code;
+        causes.push(`${typeof code === 'string' ? `${code}: ` : ''}${e.cause.message.split('\n')[0]}`);
+      }
+      e = e instanceof GraphQLError && e.originalError ? e.originalError : e.cause;
+    }
+  }
+  return causes;
+}

@@ -29,7 +29,10 @@ export async function startTestApp(
   env: Record<string, string>,
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: options.logSink ? 'trace' : 'silent', ...env });
+  const config = loadConfig({
+    LOG_LEVEL: options.logSink ? 'trace' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
+    ...env,
+  });
   const sink = options.logSink;
   const log = createLogger(config.logLevel, sink ? { write: (line: string) => sink(line) } : undefined);
   const stores = await openStores(config, log);

@@ -93,12 +93,15 @@ export function createContextFactory(deps: ContextDeps) {
       bearer(header(initial, 'authorization')) ?? bearer(initial.connectionParams?.authorization) ?? null;
     const cookies = parseCookie(header(initial, 'cookie') ?? '');
     const session = overWebSocket && !sameOrigin(initial) ? null : (cookies[SESSION_COOKIE] ?? null);
-    let actor = await resolveActor(deps.stores.console, { token, session });
     let settings: Promise<Settings> | undefined;
     const loadSettings = () => {
       settings ??= getSettings(deps.stores.console);
       return settings;
     };
+    // A signed-in caller's operation almost always reads the settings (scoping, rules): read them
+    // alongside the credentials instead of after them. A failure surfaces where they are awaited.
+    if (token || session) loadSettings().catch(() => {});
+    let actor = await resolveActor(deps.stores.console, { token, session });
     // Turning self-service off ends the self-service sessions already open.
     if (actor.kind === 'selfService' && !(await loadSettings()).selfService) actor = ANONYMOUS;
     return {

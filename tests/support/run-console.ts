@@ -4,6 +4,12 @@ import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../server/cli.ts', import.meta.url));
+/** `npm start`'s Node flags (server/module-hooks.ts, the young generation cap), so tests start the server the same way. */
+export const NODE_FLAGS = [
+  '--import',
+  fileURLToPath(new URL('../../server/module-hooks.ts', import.meta.url)),
+  '--max-semi-space-size=8',
+];
 
 export interface Finished {
   code: number | null;
@@ -34,7 +40,10 @@ export function runToExit(
   command: string[] = [MAIN],
 ): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, command, { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...command], {
+      env: baseEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -64,7 +73,10 @@ export interface Running {
 /** Starts the console and resolves once it logs that it listens. */
 export function startConsole(env: Record<string, string>, timeoutMs = 60_000): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], {
+      env: baseEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<Finished>((done) =>

@@ -10,10 +10,12 @@ import { WebSocketServer } from 'ws';
 import { createThrottles } from './access/throttle.ts';
 import type { Config } from './config.ts';
 import type { Stores } from './db/stores.ts';
+import { createLiveEvents, type LiveEvents } from './events/live-events.ts';
 import { MESSAGE_ROUTE, serveMessageRoute } from './features/message/message.routes.ts';
 import { getSettings } from './features/settings/settings.service.ts';
 import { type Context, createContextFactory, type InitialContext } from './graphql/context.ts';
 import { errorCauses, maskError } from './graphql/errors.ts';
+import { useSharedSubscriptionEvents } from './graphql/shared-subscription-events.ts';
 import { checkHealth, checkServices, type ServicesHealth } from './health.ts';
 import type { Logger } from './log.ts';
 import { createMailer } from './mail/mailer.ts';
@@ -33,6 +35,8 @@ export interface App {
   /** Runs one HTTP request through GraphQL in-process (tests, SSE). */
   fetch: (url: string, init?: RequestInit) => Response | Promise<Response>;
   listen(port: number, host: string): Promise<AddressInfo>;
+  /** Live quarantine events: main.ts starts them; the first subscription does too. */
+  live: LiveEvents;
   close(): Promise<void>;
 }
 
@@ -92,7 +96,8 @@ const responseCookies: Plugin<InitialContext> = {
 export async function createApp({ config, stores, log }: AppOptions): Promise<App> {
   const throttles = createThrottles();
   const mailer = createMailer(config.smtpUrl, log);
-  const contextFactory = createContextFactory({ config, stores, log, throttles, mailer });
+  const live = createLiveEvents({ config, stores, log });
+  const contextFactory = createContextFactory({ config, stores, log, throttles, mailer, live });
   const yoga = createYoga<InitialContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -104,6 +109,8 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
     plugins: [
       jsonPostsOnly,
       responseCookies,
+      // live events: one execution per event for everyone who receives the same one
+      useSharedSubscriptionEvents(),
       // Depth, cost, alias and token limits: a query can't ask for more than a page's worth of work.
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
@@ -244,12 +251,14 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
     await closed;
     clearTimeout(timer);
     mailer.close();
+    await live.close();
   };
 
   return {
     server,
     fetch: (url, init) => yoga.fetch(url, init ?? {}, { responseCookies: [] }),
     listen,
+    live,
     close,
   };
 }

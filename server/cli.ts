@@ -12,6 +12,12 @@ import { loadConfig } from './config.ts';
 import { createAmavisTables } from './db/amavis-tables.ts';
 import { openDatabase } from './db/database.ts';
 import { openStores } from './db/stores.ts';
+import {
+  createLiveTrigger,
+  dropLiveTrigger,
+  liveTriggerCreateStatements,
+  liveTriggerDropStatements,
+} from './events/amavis-notify.ts';
 import { createSuperadmin } from './features/auth/auth.service.ts';
 import { type CleanupProgress, runCleanup } from './features/cleanup/cleanup.service.ts';
 import { InputError } from './input-error.ts';
@@ -87,6 +93,36 @@ const commands: Record<string, { help: string; run: () => Promise<string> }> = {
           ...result.unchanged.map((index) => `${index} was already ${values.drop ? 'absent' : 'there'}`),
         ];
         return `${lines.join('\n')}\n(${connection.display})`;
+      } finally {
+        await connection.close();
+      }
+    },
+  },
+  'create-live-trigger': {
+    help:
+      "PostgreSQL only: adds the trigger on amavisd's msgs and quarantine tables in AMAVIS_DATABASE_URL that " +
+      'NOTIFYs the console of newly quarantined mail (idempotent); --drop removes it, --print only shows the SQL.',
+    run: async () => {
+      const { values } = parseArgs({
+        args: process.argv.slice(3),
+        options: { drop: { type: 'boolean' }, print: { type: 'boolean' } },
+      });
+      if (values.print) {
+        const statements = values.drop ? liveTriggerDropStatements() : liveTriggerCreateStatements();
+        return statements.map((statement) => `${statement};`).join('\n');
+      }
+      const config = loadConfig();
+      if (config.amavisDatabase.kind === 'url' && config.amavisDatabase.dialect !== 'pg') {
+        throw new InputError('the live trigger is for PostgreSQL; on MySQL/MariaDB the console polls');
+      }
+      const connection = await openDatabase(config.amavisDatabase, 'amavis');
+      try {
+        if (values.drop) {
+          await dropLiveTrigger(connection);
+          return `dropped the live events trigger (${connection.display})`;
+        }
+        await createLiveTrigger(connection);
+        return `created the live events trigger (${connection.display}); running consoles switch to it within a minute`;
       } finally {
         await connection.close();
       }

@@ -31,6 +31,10 @@ export interface Config {
   admin: { email: string; password: string } | null;
   /** The SMTP relay for mail the console sends (smtp:// or smtps://, credentials in the URL). */
   smtpUrl: string | null;
+  /** Redis for live events across replicas (redis:// or rediss://); null: one instance, in memory. */
+  redisUrl: string | null;
+  /** How often live events poll amavisd's tables (without the PostgreSQL trigger) and the event log. */
+  livePollIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +95,11 @@ const envSchema = z.object({
     .string()
     .regex(/^smtps?:\/\/[^\s]+$/, 'expected smtp://host:port or smtps://user:password@host:port')
     .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'expected redis://host:port or rediss://user:password@host:port')
+    .optional(),
+  LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -132,5 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     imapUrl: e.IMAP_URL ?? null,
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : null,
     smtpUrl: e.SMTP_URL ?? null,
+    redisUrl: e.REDIS_URL ?? null,
+    livePollIntervalMs: e.LIVE_POLL_INTERVAL_MS,
   };
 }

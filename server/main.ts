@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     }
     const app = await createApp({ config, stores, log });
     const address = await app.listen(config.port, config.host);
+    // detection runs whether or not anyone is subscribed, so clients that come back can resume
+    app.live.start();
     log.info(
       {
         version: VERSION,

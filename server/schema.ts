@@ -9,6 +9,7 @@ import './features/message/message.graphql.ts';
 import './features/quarantine/quarantine.graphql.ts';
 import './features/health/health.graphql.ts';
 import './features/learning/learning.graphql.ts';
+import './features/live/live.graphql.ts';
 import './features/release/release.graphql.ts';
 import './features/settings/settings.graphql.ts';
 

@@ -8,6 +8,7 @@ import { SESSION_COOKIE } from '../access/secrets.ts';
 import type { Throttles } from '../access/throttle.ts';
 import type { Config } from '../config.ts';
 import type { Stores } from '../db/stores.ts';
+import type { LiveEvents } from '../events/live-events.ts';
 import { getSettings, type Settings } from '../features/settings/settings.service.ts';
 import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/mailer.ts';
@@ -31,6 +32,10 @@ export interface Context {
   settings(): Promise<Settings>;
   /** Sets (or, with null, clears) the session cookie on the HTTP response; a no-op over WebSocket. */
   setSessionCookie(secret: string | null, expiresAt?: Date): void;
+  /** Resolves the operation's credentials again: long-lived subscriptions re-check their rights. */
+  reresolveActor(): Promise<Actor>;
+  /** This replica's live quarantine events (server/events). */
+  live: LiveEvents;
 }
 
 export interface ContextDeps {
@@ -39,6 +44,7 @@ export interface ContextDeps {
   log: Logger;
   throttles: Throttles;
   mailer: Mailer;
+  live: LiveEvents;
 }
 
 /** Yoga's initial context: `request` over HTTP; `req` and `connectionParams` over graphql-ws. */
@@ -107,6 +113,12 @@ export function createContextFactory(deps: ContextDeps) {
     return {
       ...deps,
       actor,
+      reresolveActor: async () => {
+        const again = await resolveActor(deps.stores.console, { token, session });
+        if (again.kind === 'selfService' && !(await getSettings(deps.stores.console)).selfService)
+          return ANONYMOUS;
+        return again;
+      },
       client: { ip, userAgent: header(initial, 'user-agent'), secure },
       settings: loadSettings,
       setSessionCookie: (secret, expiresAt) => {

@@ -9,6 +9,7 @@ export const IN_CI = process.env.CI === 'true';
 export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const MYSQL_ADMIN_URL = process.env.TEST_MYSQL_ADMIN_URL ?? 'mysql://root@127.0.0.1:3306/';
 export const LAB_STATE_DIR = process.env.STATE_DIR ?? '/tmp/amavis-console-lab';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -51,6 +52,7 @@ const probes = {
     fs.existsSync(`${AMAVIS_DOC_DIR}/README.sql-mysql.gz`),
   postgresql: () => portOpen(...hostPort(PG_ADMIN_URL, 5432)),
   mariadb: () => portOpen(...hostPort(MYSQL_ADMIN_URL, 3306)),
+  redis: () => portOpen(...hostPort(REDIS_URL, 6379)),
   amavisd: async () => {
     const lab = readLabEnv();
     if (!lab?.AMAVIS_LAB_PG_SMTP || !lab.AMAVIS_LAB_MY_SMTP) return false;
@@ -73,6 +75,7 @@ const hints: Record<Service, string> = {
   amavisDocs: `amavisd-new's documentation in ${AMAVIS_DOC_DIR} (apt-get install amavisd-new)`,
   postgresql: `PostgreSQL at ${PG_ADMIN_URL}`,
   mariadb: `MariaDB at ${MYSQL_ADMIN_URL}`,
+  redis: `Redis at ${REDIS_URL}`,
   amavisd: 'the amavisd lab (run: bash tests/amavis-lab/setup.sh)',
   imap: "the amavis lab's Dovecot (AMAVIS_LAB_IMAP_URL; run: bash tests/amavis-lab/setup.sh)",
 };

@@ -7,6 +7,7 @@ import { ForbiddenError } from '../../access/forbidden-error.ts';
 import { scanUsername } from '../../amavis/policy-lookup.ts';
 import { loadQuarantinedMessage } from '../../amavis/quarantine-reassembly.ts';
 import type { AmavisStore } from '../../db/stores.ts';
+import { recordQuarantineEvents } from '../../events/quarantine-events.ts';
 import { InputError } from '../../input-error.ts';
 import {
   checkBayesUsername,
@@ -204,6 +205,13 @@ export async function markMessages(
     };
   });
   await setStatus(context.stores.amavis, done, options.as === 'spam' ? 'S' : 'H', ['R', 'D', 'p']);
+  await recordQuarantineEvents(
+    context.stores.console,
+    'learned',
+    done,
+    actor,
+    options.as === 'spam' ? 'S' : 'H',
+  );
   await auditPairs(
     context.stores.console,
     actor,

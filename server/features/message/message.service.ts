@@ -6,6 +6,7 @@ import type { Actor } from '../../access/actor.ts';
 import { loadQuarantinedMessage } from '../../amavis/quarantine-reassembly.ts';
 import { recordAudit } from '../../audit/audit-log.ts';
 import type { Stores } from '../../db/stores.ts';
+import { recordQuarantineEvents } from '../../events/quarantine-events.ts';
 import { attachmentContent, type ParsedMessage, parseMessage } from '../../mail/parse-message.ts';
 import { sanitizeEmailHtml } from '../../mail/sanitize-html.ts';
 import { ruleDescriptions } from '../../mail/spamassassin-rules.ts';
@@ -107,7 +108,10 @@ export async function openMessage(
   const problems = [...(stored?.problems ?? ['the quarantined copy is gone']), ...parsed.problems];
   if (await isOwnRecipient(stores, viewer, key)) {
     await markViewed(stores, key);
-    if (entry.statusCode.trim() === '') entry.statusCode = 'V';
+    if (entry.statusCode.trim() === '') {
+      entry.statusCode = 'V';
+      await recordQuarantineEvents(stores.console, 'viewed', [entry], viewer.actor, 'V');
+    }
   }
   await audit(stores, viewer, 'message.view', entry, key, client);
   return { entry, parsed, rawSize: raw.length, problems };

@@ -19,6 +19,7 @@ import {
   pageRequest,
 } from '../../db/paging.ts';
 import type { AmavisStore, ConsoleStore, Stores } from '../../db/stores.ts';
+import { recordQuarantineEvents } from '../../events/quarantine-events.ts';
 import { InputError } from '../../input-error.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import type { ClientInfo } from '../auth/auth.service.ts';
@@ -391,6 +392,7 @@ async function releaseEntries(
   // Released elsewhere, the recipient still has not got it: rs stays.
   if (!to) {
     await setStatus(amavis, confirmed, 'R', ['R']);
+    await recordQuarantineEvents(context.stores.console, 'released', confirmed, context.viewer.actor, 'R');
     await closeRequests(context, confirmed, 'approved', null);
   }
   return entries.map((entry, position) => {
@@ -461,6 +463,7 @@ async function createRequests(
   }
   // 'p' is what amavisd-era tools show; learned marks give way to it, a release or deletion does not
   await setStatus(context.stores.amavis, created, 'p', ['R', 'D', 'p']);
+  await recordQuarantineEvents(store, 'requested', created, actor, 'p');
   return results;
 }
 
@@ -507,6 +510,7 @@ async function decide(
         rows.map((r) => r.id),
       ),
     );
+  if (status === 'approved') await recordQuarantineEvents(store, 'approved', rows, actor, 'R');
   if (status === 'approved' || status === 'denied') {
     for (const row of rows) await notifyRequester(context, row, status, reason);
   }
@@ -707,6 +711,7 @@ export async function denyReleaseRequests(
       .update(r)
       .set({ rs: 'V' })
       .where(and(keyCondition(context.stores.amavis, keys), eq(r.rs, 'p')));
+    await recordQuarantineEvents(store, 'denied', denied, context.viewer.actor, 'V');
   }
   await auditPairs(store, context.viewer.actor, 'releaseRequest.deny', results, context.client, {
     reason: why,
@@ -758,6 +763,7 @@ export async function expireReleaseRequests(stores: Stores, before: Date): Promi
       .set({ rs: 'V' })
       .where(and(keyCondition(stores.amavis, keys), eq(r.rs, 'p')));
   }
+  await recordQuarantineEvents(stores.console, 'expired', expired, 'cleanup', 'V');
   return expired.length;
 }
 
@@ -779,6 +785,7 @@ export async function deleteMessages(
   }
   const found = slots.map((slot) => slot.entry);
   await setStatus(context.stores.amavis, found, 'D', ['D']);
+  await recordQuarantineEvents(context.stores.console, 'deleted', found, context.viewer.actor, 'D');
   await closeRequests(context, found, 'cancelled', 'the message was deleted');
   await auditPairs(context.stores.console, context.viewer.actor, 'message.delete', results, context.client);
   return results;

@@ -10,7 +10,9 @@ import './features/quarantine/quarantine.graphql.ts';
 import './features/health/health.graphql.ts';
 import './features/learning/learning.graphql.ts';
 import './features/live/live.graphql.ts';
+import './features/policies/policies.graphql.ts';
 import './features/release/release.graphql.ts';
+import './features/sender-lists/sender-lists.graphql.ts';
 import './features/settings/settings.graphql.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -25,6 +25,15 @@ export function lookupKeys(address: string, recipientDelimiter: string): string[
   return [...new Set(keys)];
 }
 
+/** The address without its extension (user+foo@example.com -> user@example.com), as amavisd's second key. */
+export function withoutExtension(address: string, recipientDelimiter: string): string {
+  const at = address.lastIndexOf('@');
+  if (at < 0 || !recipientDelimiter) return address;
+  const local = address.slice(0, at);
+  const cut = [...recipientDelimiter].map((d) => local.indexOf(d)).filter((i) => i > 0);
+  return cut.length > 0 ? `${local.slice(0, Math.min(...cut))}${address.slice(at)}` : address;
+}
+
 export interface MatchedPolicy {
   usersId: number;
   email: string;
@@ -51,7 +60,8 @@ export async function matchingPolicies(
       saUsername: p.saUsername,
     })
     .from(u)
-    .innerJoin(p, eq(p.id, u.policyId))
+    // amavisd LEFT JOINs: a users row whose policy is missing still matches (all its fields NULL)
+    .leftJoin(p, eq(p.id, u.policyId))
     .where(
       inArray(
         u.email,
@@ -63,6 +73,65 @@ export async function matchingPolicies(
   return rows
     .map((row) => ({ ...row, email: Buffer.from(row.email).toString('utf8') }))
     .sort((a, b) => b.priority - a.priority || rank(a.email) - rank(b.email));
+}
+
+/**
+ * The priority README.lookups recommends for a users key, so rows never tie: 9 for a full address
+ * (8 without its extension is the same row here), 5 for @domain, 3/2/1 for @.sub.example.com /
+ * @.example.com / @.com (deeper patterns 4), 0 for the catch-all @.
+ */
+export function keyPriority(key: string): number {
+  if (key === '@.') return 0;
+  if (key.startsWith('@.')) return Math.min(4, key.slice(2).split('.').length);
+  if (key.startsWith('@')) return 5;
+  return 9;
+}
+
+export type PolicyRow = AmavisStore['t']['policyTable']['$inferSelect'];
+
+export interface MatchedUsersRow {
+  usersId: number;
+  email: string;
+  priority: number;
+  policyId: number;
+  /** Null when the row points to a policy that does not exist (amavisd then sees only NULLs). */
+  policy: PolicyRow | null;
+}
+
+/**
+ * Every users row amavisd would match for `address`, with its whole policy, in the order amavisd reads
+ * them (priority, highest first; rows of equal priority by key specificity, which amavisd does not
+ * promise: see `ties`).
+ */
+export async function matchingUsersRows(
+  store: AmavisStore,
+  address: string,
+  recipientDelimiter: string,
+): Promise<{ keys: string[]; rows: MatchedUsersRow[]; ties: boolean }> {
+  const keys = lookupKeys(address, recipientDelimiter);
+  const u = store.t.usersTable;
+  const p = store.t.policyTable;
+  const found = await store.connection.db
+    .select({ usersId: u.id, email: u.email, priority: u.priority, policyId: u.policyId, policy: p })
+    .from(u)
+    .leftJoin(p, eq(p.id, u.policyId))
+    .where(
+      inArray(
+        u.email,
+        keys.map((k) => Buffer.from(k, 'utf8')),
+      ),
+    )
+    .orderBy(desc(u.priority));
+  const rank = (email: string) => keys.indexOf(email);
+  const rows = found
+    .map((row) => ({
+      ...row,
+      email: Buffer.from(row.email).toString('utf8'),
+      policy: row.policy?.id == null ? null : row.policy,
+    }))
+    .sort((a, b) => b.priority - a.priority || rank(a.email) - rank(b.email));
+  const ties = rows.some((row, i) => i > 0 && rows[i - 1]?.priority === row.priority);
+  return { keys, rows, ties };
 }
 
 /**

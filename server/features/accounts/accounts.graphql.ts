@@ -275,7 +275,13 @@ builder.mutationField('deleteAccount', (t) =>
     authScopes: WRITER,
     args: { input: t.arg({ type: DeleteAccountInput, description: 'The account to delete.' }) },
     resolve: (_root, { input }, context) =>
-      deleteAccount(context.stores.console, context.actor, { id: input.id.id }, context.client),
+      deleteAccount(
+        context.stores.console,
+        context.actor,
+        { id: input.id.id },
+        context.client,
+        context.stores.amavis,
+      ),
   }),
 );
 
@@ -309,6 +315,7 @@ builder.mutationField('setAccountAddresses', (t) =>
         context.actor,
         { id: input.id.id, primary: input.primary, addresses: input.addresses },
         context.client,
+        context.stores.amavis,
       ),
   }),
 );
@@ -329,7 +336,7 @@ builder.mutationField('createDomain', (t) =>
     authScopes: SUPERADMIN_WRITER,
     args: { input: t.arg({ type: CreateDomainInput, description: 'The domain to add.' }) },
     resolve: (_root, { input }, context) =>
-      createDomain(context.stores.console, context.actor, input, context.client),
+      createDomain(context.stores.console, context.actor, input, context.client, context.stores.amavis),
   }),
 );
 
@@ -356,6 +363,7 @@ builder.mutationField('renameDomain', (t) =>
         context.actor,
         { id: input.id.id, name: input.name },
         context.client,
+        context.stores.amavis,
       ),
   }),
 );
@@ -386,7 +394,13 @@ builder.mutationField('deleteDomain', (t) =>
     authScopes: SUPERADMIN_WRITER,
     args: { input: t.arg({ type: DeleteDomainInput, description: 'The domain to delete.' }) },
     resolve: (_root, { input }, context) =>
-      deleteDomain(context.stores.console, context.actor, { id: input.id.id }, context.client),
+      deleteDomain(
+        context.stores.console,
+        context.actor,
+        { id: input.id.id },
+        context.client,
+        context.stores.amavis,
+      ),
   }),
 );
 
@@ -416,6 +430,7 @@ builder.mutationField('addDomainAlias', (t) =>
         context.actor,
         { domainId: input.domainId.id, name: input.name },
         context.client,
+        context.stores.amavis,
       ),
   }),
 );
@@ -438,6 +453,7 @@ builder.mutationField('removeDomainAlias', (t) =>
         context.actor,
         { domainId: input.domainId.id, name: input.name },
         context.client,
+        context.stores.amavis,
       ),
   }),
 );

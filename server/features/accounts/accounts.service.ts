@@ -23,8 +23,16 @@ import {
   pageOf,
   pageRequest,
 } from '../../db/paging.ts';
-import type { ConsoleStore } from '../../db/stores.ts';
+import type { AmavisStore, ConsoleStore } from '../../db/stores.ts';
 import { InputError } from '../../input-error.ts';
+import {
+  addressesReleased,
+  domainAliasAdded,
+  domainAliasRemoved,
+  domainCreated,
+  domainDeleted,
+  domainRenamed,
+} from '../policies/policies.service.ts';
 import { getSettings } from '../settings/settings.service.ts';
 
 export interface ClientInfo {
@@ -668,6 +676,8 @@ export async function deleteAccount(
   actor: Actor,
   input: { id: number },
   client: ClientInfo = {},
+  /** Given: the addresses' amavis policies and sender lists go too (features/policies). */
+  amavis?: AmavisStore,
 ): Promise<{ id: number }> {
   const facts: AuditFacts = { action: 'account.delete', target: `account ${input.id}` };
   const manager = await requireManager(store, actor, client, facts);
@@ -681,6 +691,7 @@ export async function deleteAccount(
     if (target.id === manager.accountId) throw new InputError('id: you cannot delete your own account');
     await tx.delete(a).where(eq(a.id, target.id));
   });
+  if (amavis) await addressesReleased({ amavis, console: store }, target.addresses);
   await audit(store, actor, client, 'success', {
     ...facts,
     target: target.email,
@@ -699,6 +710,8 @@ export async function setAccountAddresses(
   actor: Actor,
   input: { id: number; primary: string; addresses: readonly string[] },
   client: ClientInfo = {},
+  /** Given: addresses taken away lose their amavis policies and sender lists (features/policies). */
+  amavis?: AmavisStore,
 ): Promise<AccountView> {
   const facts: AuditFacts = { action: 'account.addresses', target: `account ${input.id}` };
   const manager = await requireManager(store, actor, client, facts);
@@ -731,6 +744,10 @@ export async function setAccountAddresses(
       .insert(aa)
       .values(addresses.map((address, i) => ({ accountId: target.id, address, isPrimary: i === 0 })));
   });
+  if (amavis) {
+    const released = target.addresses.filter((address) => !addresses.includes(address));
+    await addressesReleased({ amavis, console: store }, released);
+  }
   await audit(store, actor, client, 'success', scoped);
   return mustLoad(store, actor, target.id);
 }
@@ -875,6 +892,8 @@ export async function createDomain(
   actor: Actor,
   input: { name: string },
   client: ClientInfo = {},
+  /** Given: amavis gets the domain's users row and policy (features/policies). */
+  amavis?: AmavisStore,
 ): Promise<DomainView> {
   const facts = {
     action: 'domain.create',
@@ -892,6 +911,7 @@ export async function createDomain(
     if (!created) throw new Error(`the domain ${name} was not stored`);
     return created.id;
   });
+  if (amavis) await domainCreated({ amavis, console: store }, name);
   await audit(store, actor, client, 'success', { ...facts, target: name, domains: [name], detail: { id } });
   return mustLoadDomain(store, actor, id);
 }
@@ -902,6 +922,8 @@ export async function renameDomain(
   actor: Actor,
   input: { id: number; name: string },
   client: ClientInfo = {},
+  /** Given: the domain's amavis users row and policy follow (features/policies). */
+  amavis?: AmavisStore,
 ): Promise<DomainView> {
   const facts = {
     action: 'domain.rename',
@@ -919,6 +941,7 @@ export async function renameDomain(
     await tx.update(d).set({ name }).where(eq(d.id, row.id));
     return row.name;
   });
+  if (amavis && from !== name) await domainRenamed({ amavis, console: store }, from, name);
   if (from !== name) {
     await audit(store, actor, client, 'success', {
       ...facts,
@@ -936,6 +959,8 @@ export async function deleteDomain(
   actor: Actor,
   input: { id: number },
   client: ClientInfo = {},
+  /** Given: the domain's amavis rows go, with its aliases' and its addresses' (features/policies). */
+  amavis?: AmavisStore,
 ): Promise<{ id: number }> {
   const facts = { action: 'domain.delete', target: `domain ${input.id}` };
   await requireSuperadminWriter(store, actor, client, facts);
@@ -947,6 +972,7 @@ export async function deleteDomain(
     await tx.delete(d).where(eq(d.id, row.id));
     return view;
   });
+  if (amavis && deleted) await domainDeleted({ amavis, console: store }, deleted.name, deleted.aliases);
   await audit(store, actor, client, 'success', {
     ...facts,
     target: deleted?.name ?? facts.target,
@@ -962,6 +988,8 @@ export async function addDomainAlias(
   actor: Actor,
   input: { domainId: number; name: string },
   client: ClientInfo = {},
+  /** Given: the alias gets a users row sharing the domain's policy (features/policies). */
+  amavis?: AmavisStore,
 ): Promise<DomainView> {
   const facts = {
     action: 'domain.alias.add',
@@ -978,6 +1006,7 @@ export async function addDomainAlias(
     await tx.insert(al).values({ name, domainId: row.id });
     return row;
   });
+  if (amavis) await domainAliasAdded({ amavis, console: store }, domain.name, name);
   await audit(store, actor, client, 'success', {
     ...facts,
     target: `${name} (alias of ${domain.name})`,
@@ -992,6 +1021,8 @@ export async function removeDomainAlias(
   actor: Actor,
   input: { domainId: number; name: string },
   client: ClientInfo = {},
+  /** Given: the alias's amavis users row goes (features/policies). */
+  amavis?: AmavisStore,
 ): Promise<DomainView> {
   const facts = {
     action: 'domain.alias.remove',
@@ -1012,6 +1043,7 @@ export async function removeDomainAlias(
     await tx.delete(al).where(eq(al.id, alias.id));
     return row;
   });
+  if (amavis) await domainAliasRemoved({ amavis, console: store }, name);
   await audit(store, actor, client, 'success', {
     ...facts,
     target: `${name} (alias of ${domain.name})`,

@@ -4,7 +4,7 @@
 //             any quarantine chunk: amavisd logs every message) older than their own retention,
 //   orphans   msgrcpt and quarantine rows whose msgs row is gone (amavisd's README asks tools to),
 //   addresses maddr rows no msgs.sid or msgrcpt.rid references,
-// then expires release requests whose message is gone or too old.
+// then expires release requests whose message is gone or too old, and sender-list entries past their expiry.
 //
 // Each walk reads a batch of candidate keys with a plain read (no locks), then deletes them in one small
 // transaction, children first: modoboa's MariaDB installer adds msgrcpt.mail_id and quarantine.mail_id ->
@@ -28,9 +28,18 @@ import { changedRows, type SqlDb } from '../../db/database.ts';
 import type { AmavisStore, Stores } from '../../db/stores.ts';
 import { InputError } from '../../input-error.ts';
 import { expireReleaseRequests } from '../release/release.service.ts';
+import { countExpiredSenderEntries, expireSenderEntries } from '../sender-lists/sender-lists.service.ts';
 import { getSettings, type Settings } from '../settings/settings.service.ts';
 
-export const CLEANUP_STEPS = ['marked', 'aged', 'orphans', 'addresses', 'releaseRequests', 'audit'] as const;
+export const CLEANUP_STEPS = [
+  'marked',
+  'aged',
+  'orphans',
+  'addresses',
+  'releaseRequests',
+  'senderLists',
+  'audit',
+] as const;
 export type CleanupStep = (typeof CLEANUP_STEPS)[number];
 
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -109,6 +118,8 @@ export interface CleanupSummary {
   /** Messages removed per partition_tag. */
   messagesByPartition: Record<string, number>;
   releaseRequestsExpired: number;
+  /** Sender allow/block entries whose expiry passed (features/sender-lists). */
+  senderEntriesExpired: number;
   batchSize: number;
   batches: number;
   /** The longest delete transaction (dry run: count), the time amavisd could wait on our locks. */
@@ -233,6 +244,7 @@ export async function runCleanup(stores: Stores, options: CleanupOptions = {}): 
       tables: { msgs: 0, msgrcpt: 0, quarantine: 0, maddr: 0 },
       messagesByPartition: {},
       releaseRequestsExpired: 0,
+      senderEntriesExpired: 0,
       batchSize,
       batches: 0,
       slowestBatchMs: 0,
@@ -254,6 +266,11 @@ export async function runCleanup(stores: Stores, options: CleanupOptions = {}): 
       dryRun ? countExpiringRequests(run, stores, before) : expireReleaseRequests(stores, before),
     );
   });
+  await step(run, 'senderLists', async () => {
+    run.summary.senderEntriesExpired = await attempt(run, async () =>
+      dryRun ? countExpiredSenderEntries(stores, now) : (await expireSenderEntries(stores, now)).removed,
+    );
+  });
 
   const { summary } = run;
   summary.interrupted = options.signal?.aborted ?? false;
@@ -271,6 +288,7 @@ export async function runCleanup(stores: Stores, options: CleanupOptions = {}): 
           categories: summary.categories,
           tables: summary.tables,
           releaseRequestsExpired: summary.releaseRequestsExpired,
+          senderEntriesExpired: summary.senderEntriesExpired,
           cutoffs: summary.cutoffs,
           durationMs: summary.durationMs,
           batches: summary.batches,

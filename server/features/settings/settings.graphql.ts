@@ -10,7 +10,11 @@ const AmPdpModeEnum = builder.enumType('AmPdpMode', {
 });
 
 /** Release rules have their own queries and mutations (features/release). */
-type PlainSetting = Exclude<keyof Settings, 'releaseRules' | 'amPdpEndpointsByHost'>;
+/** Policy settings have theirs too (features/policies). */
+type PlainSetting = Exclude<
+  keyof Settings,
+  'releaseRules' | 'amPdpEndpointsByHost' | 'domainAdminPolicyFields' | 'userPolicyFields' | 'userSenderLists'
+>;
 
 const PdpHostEndpointRef = builder
   .objectRef<{ host: string; endpoint: string }>('PdpHostEndpoint')

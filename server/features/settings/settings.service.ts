@@ -9,6 +9,7 @@ import { parsePdpEndpoint } from '../../amavis/pdp-endpoints.ts';
 import { recordAudit } from '../../audit/audit-log.ts';
 import type { ConsoleStore } from '../../db/stores.ts';
 import { InputError } from '../../input-error.ts';
+import { DEFAULT_DOMAIN_ADMIN_POLICY_FIELDS, POLICY_FIELD_KEYS } from '../policies/policy-fields.ts';
 
 /** What a user may do with a quarantined message of one verdict (an admin may always release). */
 export const RELEASE_PERMISSIONS = ['release', 'request', 'none'] as const;
@@ -91,6 +92,12 @@ export const settingsSchema = z
     spamdPort: z.number().int().min(1).max(65535).default(783),
     domainLevelLearning: z.boolean().default(false),
     userLevelLearning: z.boolean().default(false),
+    // Policies and sender lists (features/policies, features/sender-lists; exposed there)
+    domainAdminPolicyFields: z
+      .array(z.enum(POLICY_FIELD_KEYS))
+      .default([...DEFAULT_DOMAIN_ADMIN_POLICY_FIELDS]),
+    userPolicyFields: z.array(z.enum(POLICY_FIELD_KEYS)).default([]),
+    userSenderLists: z.boolean().default(true),
   })
   .strict();
 

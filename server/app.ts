@@ -11,6 +11,7 @@ import { createThrottles } from './access/throttle.ts';
 import type { Config } from './config.ts';
 import type { Stores } from './db/stores.ts';
 import { createLiveEvents, type LiveEvents } from './events/live-events.ts';
+import { ACTION_ROUTE, serveActionRoute } from './features/digests/actions.routes.ts';
 import { MESSAGE_ROUTE, serveMessageRoute } from './features/message/message.routes.ts';
 import { getSettings } from './features/settings/settings.service.ts';
 import { type Context, createContextFactory, type InitialContext } from './graphql/context.ts';
@@ -158,6 +159,16 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
         });
         res.end(JSON.stringify(health));
       });
+      return;
+    }
+    if (ACTION_ROUTE.test(path)) {
+      void contextFactory({ req, plainHttp: true })
+        .then((context) => serveActionRoute(req, res, context))
+        .catch((error: unknown) => {
+          log.error({ err: error, path: '/actions/…' }, 'action route failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('Unexpected error.\n');
+        });
       return;
     }
     if (MESSAGE_ROUTE.test(path)) {

@@ -1,5 +1,6 @@
 // Operator commands: `node server/cli.ts <command>` (npm scripts wrap them; see README.md).
 
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   createIndexStatement,
@@ -19,9 +20,11 @@ import {
   liveTriggerDropStatements,
 } from './events/amavis-notify.ts';
 import { createSuperadmin } from './features/auth/auth.service.ts';
-import { type CleanupProgress, runCleanup } from './features/cleanup/cleanup.service.ts';
+import type { CleanupProgress } from './features/cleanup/cleanup.service.ts';
+import { isJobName, JOB_NAMES, runJob } from './features/jobs/jobs.service.ts';
 import { InputError } from './input-error.ts';
 import { createLogger } from './log.ts';
+import { createMailer } from './mail/mailer.ts';
 import { StartupError } from './startup-error.ts';
 
 const commands: Record<string, { help: string; run: () => Promise<string> }> = {
@@ -130,11 +133,15 @@ const commands: Record<string, { help: string; run: () => Promise<string> }> = {
   },
   job: {
     help:
-      'Runs a background job once, for cron: job cleanup [--dry-run] [--batch-size N] [--log-retention-days N]. ' +
-      'Progress goes to stderr, the summary to stdout as one JSON line; exits 1 if a step failed, 130 if interrupted.',
+      `Runs a background job once, for cron: job ${JOB_NAMES.join('|')} [--dry-run]; cleanup also takes ` +
+      '[--batch-size N] [--log-retention-days N]. One replica at a time: a run that finds the job running ' +
+      'elsewhere is recorded as skipped (exit 0). Progress goes to stderr, what the run did to stdout as one ' +
+      'JSON line (with "run": its record); exits 1 if the job failed, 130 if interrupted.',
     run: async () => {
       const [job, ...args] = process.argv.slice(3);
-      if (job !== 'cleanup') throw new InputError(`unknown job "${job ?? ''}"; jobs: cleanup`);
+      if (!job || !isJobName(job)) {
+        throw new InputError(`unknown job "${job ?? ''}"; jobs: ${JOB_NAMES.join(', ')}`);
+      }
       const { values } = parseArgs({
         args,
         options: {
@@ -145,6 +152,7 @@ const commands: Record<string, { help: string; run: () => Promise<string> }> = {
       });
       const whole = (value: string | undefined, flag: string) => {
         if (value === undefined) return undefined;
+        if (job !== 'cleanup') throw new InputError(`${flag} is for the cleanup job`);
         if (!/^\d+$/.test(value)) throw new InputError(`${flag} takes a whole number`);
         return Number(value);
       };
@@ -152,7 +160,9 @@ const commands: Record<string, { help: string; run: () => Promise<string> }> = {
       const logRetentionDays = whole(values['log-retention-days'], '--log-retention-days');
       const config = loadConfig();
       // stdout carries only the summary
-      const stores = await openStores(config, createLogger('warn', process.stderr));
+      const log = createLogger('warn', process.stderr);
+      const stores = await openStores(config, log);
+      const mailer = createMailer(config.smtpUrl, log);
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
@@ -166,22 +176,41 @@ const commands: Record<string, { help: string; run: () => Promise<string> }> = {
         );
       };
       try {
-        const summary = await runCleanup(stores, {
-          dryRun,
-          ...(batchSize !== undefined ? { batchSize } : {}),
-          ...(logRetentionDays !== undefined ? { logRetentionDays } : {}),
-          onProgress: report,
-          signal: controller.signal,
-        });
-        for (const failure of summary.failures) {
+        const run = await runJob(
+          { stores, mailer, publicUrl: config.publicUrl, log },
+          {
+            job,
+            origin: 'cli',
+            startedBy: `cli (${os.userInfo().username}@${os.hostname()})`,
+            dryRun,
+            signal: controller.signal,
+            cleanup: {
+              ...(batchSize !== undefined ? { batchSize } : {}),
+              ...(logRetentionDays !== undefined ? { logRetentionDays } : {}),
+              onProgress: report,
+            },
+          },
+        );
+        const counts = (typeof run.counts === 'string' ? JSON.parse(run.counts) : run.counts) as Record<
+          string,
+          unknown
+        > | null;
+        for (const failure of (counts?.failures as { step: string; message: string }[] | undefined) ?? []) {
           process.stderr.write(`cleanup: ${failure.step} failed: ${failure.message}\n`);
         }
-        if (summary.interrupted) process.exitCode = 130;
-        else if (!summary.complete) process.exitCode = 1;
-        return JSON.stringify(summary);
+        if (run.outcome === 'skipped') process.stderr.write(`${job}: ${run.error ?? 'skipped'}\n`);
+        if (run.outcome === 'failure') {
+          process.stderr.write(`${job}: failed: ${run.error ?? 'unknown error'}\n`);
+          process.exitCode = controller.signal.aborted ? 130 : 1;
+        }
+        return JSON.stringify({
+          ...counts,
+          run: { id: run.id, job: run.job, origin: run.origin, outcome: run.outcome, error: run.error },
+        });
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        mailer.close();
         await stores.close();
       }
     },

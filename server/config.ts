@@ -35,6 +35,10 @@ export interface Config {
   redisUrl: string | null;
   /** How often live events poll amavisd's tables (without the PostgreSQL trigger) and the event log. */
   livePollIntervalMs: number;
+  /** Where people reach the console (links in reminders and digests), without a trailing slash. */
+  publicUrl: string | null;
+  /** Whether this process runs the background job scheduler (JOBS=off for replicas that must not). */
+  jobs: boolean;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +104,13 @@ const envSchema = z.object({
     .regex(/^rediss?:\/\/[^\s]+$/, 'expected redis://host:port or rediss://user:password@host:port')
     .optional(),
   LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  PUBLIC_URL: z
+    .url({
+      protocol: /^https?$/,
+      error: 'expected the http:// or https:// address people open the console at',
+    })
+    .optional(),
+  JOBS: booleanFlag.default(true),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -143,5 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.SMTP_URL ?? null,
     redisUrl: e.REDIS_URL ?? null,
     livePollIntervalMs: e.LIVE_POLL_INTERVAL_MS,
+    publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
+    jobs: e.JOBS,
   };
 }

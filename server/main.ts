@@ -5,6 +5,7 @@ import { openStores } from './db/stores.ts';
 import { seedDemoAccounts } from './demo/demo-accounts.ts';
 import { seedDemoData } from './demo/demo-data.ts';
 import { createSuperadmin } from './features/auth/auth.service.ts';
+import { startScheduler } from './features/jobs/scheduler.ts';
 import { createLogger } from './log.ts';
 import { StartupError } from './startup-error.ts';
 import { VERSION } from './version.ts';
@@ -38,6 +39,9 @@ async function main(): Promise<void> {
     const address = await app.listen(config.port, config.host);
     // detection runs whether or not anyone is subscribed, so clients that come back can resume
     app.live.start();
+    // JOBS=off: replicas (and tests) that must not run background jobs; the lease keeps the others to one
+    const scheduler = config.jobs ? await startScheduler({ config, stores, log }) : null;
+    if (!scheduler) log.info('job scheduler off (JOBS=off)');
     log.info(
       {
         version: VERSION,
@@ -56,8 +60,8 @@ async function main(): Promise<void> {
       }
       stopping = true;
       log.info({ signal }, 'shutting down');
-      void app
-        .close()
+      void (scheduler?.stop() ?? Promise.resolve())
+        .then(() => app.close())
         .then(() => stores.close())
         .then(() => {
           log.info('stopped');

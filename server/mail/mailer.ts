@@ -9,6 +9,8 @@ export interface OutgoingMail {
   to: string;
   subject: string;
   text: string;
+  /** An HTML alternative to `text` (reminders, digests); escape everything that came from mail. */
+  html?: string;
 }
 
 export interface SendResult {

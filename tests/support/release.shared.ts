@@ -71,13 +71,15 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-interface Received {
+export interface Received {
   to: string[];
+  raw: Buffer;
+  /** The raw message as UTF-8 text. */
   body: string;
 }
 
 /** A real SMTP server in the test process, catching what the console mails. */
-async function startInbox(): Promise<{ url: string; mails: Received[]; close(): Promise<void> }> {
+export async function startInbox(): Promise<{ url: string; mails: Received[]; close(): Promise<void> }> {
   const mails: Received[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -87,10 +89,8 @@ async function startInbox(): Promise<{ url: string; mails: Received[]; close(): 
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        mails.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
+        const raw = Buffer.concat(chunks);
+        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, body: raw.toString('utf8') });
         callback();
       });
     },

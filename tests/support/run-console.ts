@@ -30,7 +30,8 @@ function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   ]) {
     delete clean[key];
   }
-  return { ...clean, LOG_LEVEL: 'info', ...env };
+  // the job scheduler stays off unless a test asks for it (JOBS=on): runs at odd times make flaky tests
+  return { ...clean, LOG_LEVEL: 'info', JOBS: 'off', ...env };
 }
 
 /** Runs the console to completion (for starts that must fail). */

@@ -61,6 +61,11 @@ const descriptions: Record<PlainSetting, string> = {
   spamdPort: 'spamd port, when SpamAssassin is not local.',
   domainLevelLearning: 'Whether domain admins may train per-domain Bayes databases.',
   userLevelLearning: 'Whether users may train their own Bayes databases.',
+  cleanupSchedule:
+    'When the cleanup job runs: a cron expression (minute hour day-of-month month day-of-week, server time).',
+  remindersSchedule: 'When admins are reminded of pending release requests: a cron expression.',
+  digestsSchedule:
+    "How often the digest job checks whose digest is due (each person's own time decides): a cron expression.",
 };
 
 const SettingsRef = builder.objectRef<Settings>('Settings').implement({
@@ -103,6 +108,9 @@ const SettingsRef = builder.objectRef<Settings>('Settings').implement({
       description: descriptions.domainLevelLearning,
     }),
     userLevelLearning: t.exposeBoolean('userLevelLearning', { description: descriptions.userLevelLearning }),
+    cleanupSchedule: t.exposeString('cleanupSchedule', { description: descriptions.cleanupSchedule }),
+    remindersSchedule: t.exposeString('remindersSchedule', { description: descriptions.remindersSchedule }),
+    digestsSchedule: t.exposeString('digestsSchedule', { description: descriptions.digestsSchedule }),
   }),
 });
 
@@ -135,6 +143,9 @@ const UpdateSettingsInput = builder.inputType('UpdateSettingsInput', {
     spamdPort: t.int({ required: false, description: descriptions.spamdPort }),
     domainLevelLearning: t.boolean({ required: false, description: descriptions.domainLevelLearning }),
     userLevelLearning: t.boolean({ required: false, description: descriptions.userLevelLearning }),
+    cleanupSchedule: t.string({ required: false, description: descriptions.cleanupSchedule }),
+    remindersSchedule: t.string({ required: false, description: descriptions.remindersSchedule }),
+    digestsSchedule: t.string({ required: false, description: descriptions.digestsSchedule }),
   }),
 });
 

@@ -9,6 +9,7 @@ import { parsePdpEndpoint } from '../../amavis/pdp-endpoints.ts';
 import { recordAudit } from '../../audit/audit-log.ts';
 import type { ConsoleStore } from '../../db/stores.ts';
 import { InputError } from '../../input-error.ts';
+import { isCronExpression } from '../jobs/job-schedule.ts';
 import { DEFAULT_DOMAIN_ADMIN_POLICY_FIELDS, POLICY_FIELD_KEYS } from '../policies/policy-fields.ts';
 
 /** What a user may do with a quarantined message of one verdict (an admin may always release). */
@@ -60,6 +61,11 @@ const endpointMapSchema = z
     }
   });
 
+const cronExpression = z
+  .string()
+  .max(100)
+  .refine(isCronExpression, 'expected a cron expression: minute hour day-of-month month day-of-week');
+
 export const settingsSchema = z
   .object({
     localpartIsCaseSensitive: z.boolean().default(false),
@@ -92,6 +98,10 @@ export const settingsSchema = z
     spamdPort: z.number().int().min(1).max(65535).default(783),
     domainLevelLearning: z.boolean().default(false),
     userLevelLearning: z.boolean().default(false),
+    // Background jobs (features/jobs): cron expressions, in the server's local time
+    cleanupSchedule: cronExpression.default('30 3 * * *'),
+    remindersSchedule: cronExpression.default('0 8 * * *'),
+    digestsSchedule: cronExpression.default('*/5 * * * *'),
     // Policies and sender lists (features/policies, features/sender-lists; exposed there)
     domainAdminPolicyFields: z
       .array(z.enum(POLICY_FIELD_KEYS))

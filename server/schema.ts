@@ -4,6 +4,7 @@ import './graphql/scalars.ts';
 import './graphql/error-types.ts';
 import './features/accounts/accounts.graphql.ts';
 import './features/audit/audit.graphql.ts';
+import './features/dashboard/dashboard.graphql.ts';
 import './features/auth/auth.graphql.ts';
 import './features/message/message.graphql.ts';
 import './features/quarantine/quarantine.graphql.ts';

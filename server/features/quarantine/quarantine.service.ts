@@ -286,7 +286,8 @@ function checkSort(sort: QuarantineSort): QuarantineSort {
 // ---------------------------------------------------------------------------------------------------
 // Tables and conditions
 
-function tableSet(store: AmavisStore, suffix: string) {
+/** amavisd's tables under the aliases the listing's conditions use (the dashboard shares them). */
+export function tableSet(store: AmavisStore, suffix: string) {
   const t = store.t;
   return {
     m: alias(t.msgsTable, `m${suffix}`),
@@ -299,7 +300,7 @@ function tableSet(store: AmavisStore, suffix: string) {
 type Tables = ReturnType<typeof tableSet>;
 
 /** The recipient row belongs to the quarantine at all and the viewer may see it. */
-function rowScope(viewer: Viewer, { m, r, rcpt }: Pick<Tables, 'm' | 'r' | 'rcpt'>): SQL | undefined {
+export function rowScope(viewer: Viewer, { m, r, rcpt }: Pick<Tables, 'm' | 'r' | 'rcpt'>): SQL | undefined {
   return and(
     visibleTo(viewer.actor, viewer.settings, {
       partitionTag: m.partitionTag,
@@ -317,7 +318,7 @@ function rowScope(viewer: Viewer, { m, r, rcpt }: Pick<Tables, 'm' | 'r' | 'rcpt
  * exists). A scalar subquery on MariaDB: it flattens EXISTS into a semi-join that starts from
  * quarantine and sorts everything.
  */
-function messageScope(store: AmavisStore, m: Tables['m']): SQL | undefined {
+export function messageScope(store: AmavisStore, m: Tables['m']): SQL | undefined {
   const q = store.t.quarantineTable;
   const chunk = store.connection.db
     .select({ one: sql`1` })

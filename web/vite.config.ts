@@ -7,6 +7,7 @@ export default defineConfig({
     sveltekit({
       // The API server imports build/handler.js and mounts it itself, so only the handler is used.
       adapter: adapterNode({ out: 'build' }),
+      alias: { $lib: 'src/lib' },
     }),
   ],
 });

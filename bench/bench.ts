@@ -1,6 +1,6 @@
 // npm run bench [-- --dialect postgresql|mariadb] [--size N | --url URL] [--cases a,b] [--requests N]
 //   [--setup accelerated|indexes|plain] [--modoboa-runs N] [--modoboa-timeout SECONDS] [--message-runs N]
-//   [--insert-messages N] [--domain D] [--user EMAIL] [--explain]
+//   [--insert-messages N] [--load-seconds N] [--release-pairs N] [--allow-cleanup] [--cleanup-batch N] [--domain D] [--user EMAIL] [--explain]
 //   [--keep] [--no-save] [--out FILE]
 //
 // Measures the console the way issue 4 asks: a real `node server/main.ts` on a database of amavisd-shaped
@@ -43,9 +43,13 @@ const { values: options } = parseArgs({
     requests: { type: 'string' },
     setup: { type: 'string', default: 'accelerated' },
     'modoboa-runs': { type: 'string', default: '3' },
-    'modoboa-timeout': { type: 'string', default: '120' },
+    'modoboa-timeout': { type: 'string', default: '30' },
     'message-runs': { type: 'string', default: '3' },
     'insert-messages': { type: 'string' },
+    'load-seconds': { type: 'string', default: '30' },
+    'release-pairs': { type: 'string', default: '200' },
+    'allow-cleanup': { type: 'boolean', default: false },
+    'cleanup-batch': { type: 'string' },
     domain: { type: 'string' },
     user: { type: 'string' },
     explain: { type: 'boolean', default: false },
@@ -192,8 +196,12 @@ async function main() {
         modoboaRuns: Number(options['modoboa-runs']),
         modoboaTimeoutMs: Number(options['modoboa-timeout']) * 1000,
         messageRuns: Number(options['message-runs']),
-        insertMessages: Number(options['insert-messages'] ?? (messages > 100_000 ? 1000 : 200)),
+        insertMessages: Number(options['insert-messages'] ?? (messages > 100_000 ? 500 : 100)),
         explain: options.explain,
+        loadSeconds: Number(options['load-seconds']),
+        releasePairs: Number(options['release-pairs']),
+        allowCleanup: Boolean(data.temp) || options['allow-cleanup'],
+        ...(options['cleanup-batch'] ? { cleanupBatch: Number(options['cleanup-batch']) } : {}),
       },
       console: server,
       anonymous: anonymousClient(server.url),
@@ -229,7 +237,13 @@ async function main() {
       domain: picks.domain,
       floorP95: null,
     };
-    const machine = describeMachine(await raw.version());
+    // the database's own cache: with MariaDB's default 128 MB buffer pool (O_DIRECT) 1 M messages read from disk
+    const [cache] = await raw.query(
+      dialect === 'pg'
+        ? "select current_setting('shared_buffers') as size"
+        : "select concat(round(@@innodb_buffer_pool_size / 1048576), 'MB') as size",
+    );
+    const machine = { ...describeMachine(await raw.version()), databaseCache: String(cache?.size ?? '') };
     const common = { dialect: dialectName, messages, setup };
     const header = {
       case: 'run',
@@ -286,5 +300,8 @@ async function main() {
     }
   }
 }
+
+// Ctrl-C or a kill: end through 'exit', which takes the console process down too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 await main();

@@ -20,6 +20,14 @@ export interface BenchOptions {
   insertMessages: number;
   /** Add EXPLAIN output of the console's statements to each listing case. */
   explain: boolean;
+  /** (message, recipient) pairs the bulk release case releases through the lab's amavisd. */
+  releasePairs: number;
+  /** How long the concurrent load case runs. */
+  loadSeconds: number;
+  /** The cleanup case's batch size; the cleanup's own default when undefined. */
+  cleanupBatch?: number;
+  /** The cleanup case deletes the expired half of the data: true on generated data or when asked. */
+  allowCleanup: boolean;
 }
 
 export interface CapturedQuery {

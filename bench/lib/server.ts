@@ -14,10 +14,17 @@ export async function startConsole(databaseUrl: string): Promise<ConsoleProcess>
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false' };
   for (const key of ['DATABASE_URL', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'HOST', 'DATA_DIR']) delete env[key];
   env.AMAVIS_DATABASE_URL = databaseUrl;
-  const child = spawn(process.execPath, [new URL('../../server/main.ts', import.meta.url).pathname], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const server = (file: string) => new URL(`../../server/${file}`, import.meta.url).pathname;
+  // as `npm start` runs it: with the module hooks that keep drizzle-orm's start-up garbage away, and
+  // V8's young generation capped (its default grows to ~130 MB here and stays there)
+  const child = spawn(
+    process.execPath,
+    ['--import', server('module-hooks.ts'), '--max-semi-space-size=8', server('main.ts')],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  // An orphaned console whose stdout pipe is gone spins writing logs: never leave one behind.
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr += chunk;
@@ -45,6 +52,7 @@ export async function startConsole(databaseUrl: string): Promise<ConsoleProcess>
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
+      process.off('exit', orphan);
     },
   };
 }

@@ -13,6 +13,12 @@
 // complete. The listing only uses a complete table, and still checks every row against amavisd's tables
 // (visibility, status, filters, quarantine chunk): the side table only decides which rows to look at.
 //
+// What amavisd pays: the triggers run inside its transactions, one small indexed INSERT … SELECT per
+// msgrcpt row (and a probe per msgs row and per first quarantine chunk), writing rows only for quarantined
+// mail. At 1 M messages EXPLAIN ANALYZE puts them at ~20–40 µs each on PostgreSQL (~80 µs a message);
+// replaying amavisd's statements (npm run bench, case amavisd-inserts) shows ~3% on PostgreSQL and up to
+// ~0.5 ms a message on MariaDB, whose triggers also read with shared locks like any INSERT … SELECT.
+//
 // `npm run amavis:create-indexes` installs it with the optional indexes (listing-indexes.ts); `--drop`
 // removes the triggers and the table together. Never drop the table alone: on MariaDB the triggers would
 // then make amavisd's inserts fail.

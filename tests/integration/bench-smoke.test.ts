@@ -16,14 +16,16 @@ for (const [name, service] of [
   ['postgresql', 'postgresql'],
   ['mariadb', 'mariadb'],
 ] as const) {
-  await describeWith([service], `npm run bench on ${service}`, () => {
+  await describeWith([service, 'amavisd'], `npm run bench on ${service}`, () => {
     it('measures every case on 20,000 messages', async () => {
       const { stdout } = await promisify(execFile)(
         process.execPath,
         [
           BENCH,
           ...['--dialect', name, '--size', '20000', '--requests', '5'],
-          ...['--modoboa-runs', '1', '--message-runs', '1', '--insert-messages', '20', '--no-save'],
+          ...['--modoboa-runs', '1', '--message-runs', '1', '--insert-messages', '20', '--load-seconds', '2'],
+          ...['--release-pairs', '20'],
+          '--no-save',
         ],
         { maxBuffer: 64 * 1024 * 1024, timeout: 170_000 },
       );
@@ -36,7 +38,7 @@ for (const [name, service] of [
       expect(byCase.get('run')).toMatchObject({ dialect: name, messages: 20000 });
       expect(finite(byCase.get('floor')?.p95)).toBe(true);
       for (const line of lines.filter((l) => String(l.case).startsWith('list-'))) {
-        for (const variant of ['graphql', 'consoleSql', 'raw', 'floor', 'floorSession']) {
+        for (const variant of ['graphql', 'consoleSql', 'service', 'raw', 'floor', 'floorSession']) {
           const timing = line[variant] as Record<string, unknown>;
           expect([line.case, variant, finite(timing.p50) && finite(timing.p95)]).toEqual([
             line.case,
@@ -59,6 +61,16 @@ for (const [name, service] of [
       const inserts = byCase.get('amavisd-inserts') as Record<string, unknown>;
       expect(finite(inserts.ratioMean)).toBe(true);
       expect(inserts.stillComplete).toBe(true);
+      const load = byCase.get('load-50') as Record<string, unknown>;
+      expect([load.errors, (load.requests as number) > 50]).toEqual([0, true]);
+      expect(finite((load.latency as Record<string, unknown>).p99)).toBe(true);
+      const release = byCase.get('release-200') as Record<string, unknown>;
+      expect(release.console).toMatchObject({ released: 20, failed: 0 });
+      expect([finite(release.ratio), (release.raw as Record<string, unknown>).failed]).toEqual([true, 0]);
+      const cleanup = byCase.get('cleanup') as Record<string, unknown>;
+      expect(cleanup.complete).toBe(true);
+      expect((cleanup.expiredMessages as number) > 0).toBe(true);
+      expect([finite(cleanup.rowsPerSecond), finite(cleanup.insertWaitMaxMs)]).toEqual([true, true]);
     }, 180_000);
   });
 }

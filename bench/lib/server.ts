@@ -2,6 +2,7 @@
 // /proc, and a GraphQL client that logs in the way a browser does.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { MAIN, NODE_FLAGS } from '../../tests/support/run-console.ts';
 
 export interface ConsoleProcess {
   url: string;
@@ -14,14 +15,9 @@ export async function startConsole(databaseUrl: string): Promise<ConsoleProcess>
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false' };
   for (const key of ['DATABASE_URL', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'HOST', 'DATA_DIR']) delete env[key];
   env.AMAVIS_DATABASE_URL = databaseUrl;
-  const server = (file: string) => new URL(`../../server/${file}`, import.meta.url).pathname;
   // as `npm start` runs it: with the module hooks that keep drizzle-orm's start-up garbage away, and
-  // V8's young generation capped (its default grows to ~130 MB here and stays there)
-  const child = spawn(
-    process.execPath,
-    ['--import', server('module-hooks.ts'), '--max-semi-space-size=8', server('main.ts')],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  // V8's heap kept small (its young generation capped, its old one collected sooner)
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   // An orphaned console whose stdout pipe is gone spins writing logs: never leave one behind.
   const orphan = () => child.kill('SIGKILL');
   process.once('exit', orphan);

@@ -4,11 +4,16 @@ import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../server/cli.ts', import.meta.url));
-/** `npm start`'s Node flags (server/module-hooks.ts, the young generation cap), so tests start the server the same way. */
+/**
+ * `npm start`'s Node flags, so tests and benchmarks start the server the same way: server/module-hooks.ts,
+ * V8's young generation capped, and the old generation let grow by half its live size between full
+ * collections (V8's default factor, up to 4×, let a subscriber burst's garbage pile up past 300 MB).
+ */
 export const NODE_FLAGS = [
   '--import',
   fileURLToPath(new URL('../../server/module-hooks.ts', import.meta.url)),
   '--max-semi-space-size=8',
+  '--heap-growing-percent=50',
 ];
 
 export interface Finished {

@@ -1,6 +1,7 @@
 // server/module-hooks.ts: drizzle-orm loads through its CommonJS build, with the named exports the server
 // imports, and far less memory than through its ESM build (Node re-reads its 180 KB exports map per module).
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
@@ -34,3 +35,12 @@ it('loads drizzle-orm through its CommonJS build, named exports intact, for a fr
   expect(hooked.exports).toEqual(['function', 'function', 'function', 'function']);
   expect(hooked.addedMb).toBeLessThan(plain.addedMb / 2);
 }, 30_000);
+
+it('npm start runs the server with the same Node flags the tests and benchmarks use', async () => {
+  const root = new URL('../..', import.meta.url);
+  const pkg = JSON.parse(await readFile(new URL('package.json', root), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const relative = NODE_FLAGS.map((flag) => flag.replace(fileURLToPath(root), './'));
+  expect(pkg.scripts.start).toContain(`node ${relative.join(' ')} server/main.ts`);
+});

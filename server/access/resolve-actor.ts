@@ -21,16 +21,22 @@ interface AccountRow {
   disabled: boolean;
 }
 
+interface AddressRow {
+  address: string;
+  isPrimary: boolean;
+}
+
 /**
  * Loads what an account may see: its addresses, and the domains it administers with their aliases.
  * Every request pays for this, so the independent reads run side by side (one round trip, not three)
- * and a caller that already joined the account row passes it in.
+ * and a caller that already joined the account row (and its addresses) passes them in.
  */
 export async function loadAccountActor(
   store: ConsoleStore,
   accountId: number,
   how: Pick<AccountActor, 'access' | 'via' | 'sessionId' | 'tokenId'>,
   loaded?: AccountRow | null,
+  loadedAddresses?: AddressRow[],
 ): Promise<AccountActor | null> {
   const { db } = store.connection;
   const { accountsTable, accountAddressesTable, domainAdminsTable, domainsTable, domainAliasesTable } =
@@ -59,10 +65,11 @@ export async function loadAccountActor(
           .where(eq(domainAdminsTable.accountId, accountId));
   const [[account], addresses, domainRows] = await Promise.all([
     accountRead,
-    db
-      .select({ address: accountAddressesTable.address, isPrimary: accountAddressesTable.isPrimary })
-      .from(accountAddressesTable)
-      .where(eq(accountAddressesTable.accountId, accountId)),
+    loadedAddresses ??
+      db
+        .select({ address: accountAddressesTable.address, isPrimary: accountAddressesTable.isPrimary })
+        .from(accountAddressesTable)
+        .where(eq(accountAddressesTable.accountId, accountId)),
     domainsRead,
   ]);
   if (!account || account.disabled) return null;
@@ -141,9 +148,11 @@ async function fromSession(store: ConsoleStore, secret: string, now: Date): Prom
   const { db } = store.connection;
   const s = store.t.sessionsTable;
   const a = store.t.accountsTable;
+  const addr = store.t.accountAddressesTable;
   const id = secretDigest(secret);
-  // The session and its account in one round trip: this runs before every operation.
-  const [row] = await db
+  // The session, its account and the account's addresses (a row each) in one statement: this runs
+  // before every operation, and a round trip costs more here than a few repeated columns.
+  const rows = await db
     .select({
       kind: s.kind,
       accountId: s.accountId,
@@ -152,10 +161,14 @@ async function fromSession(store: ConsoleStore, secret: string, now: Date): Prom
       recipient: s.recipient,
       lastSeenAt: s.lastSeenAt,
       account: { id: a.id, email: a.email, role: a.role, disabled: a.disabled },
+      address: addr.address,
+      isPrimary: addr.isPrimary,
     })
     .from(s)
     .leftJoin(a, eq(a.id, s.accountId))
+    .leftJoin(addr, eq(addr.accountId, a.id))
     .where(and(eq(s.id, id), gt(s.expiresAt, now)));
+  const row = rows[0];
   if (!row) return ANONYMOUS;
   if (now.getTime() - row.lastSeenAt.getTime() > TOUCH_AFTER_MS) {
     await db.update(s).set({ lastSeenAt: now }).where(eq(s.id, id));
@@ -171,7 +184,10 @@ async function fromSession(store: ConsoleStore, secret: string, now: Date): Prom
   }
   if (row.kind === 'account' && row.accountId !== null && row.account) {
     const how = { access: 'full', via: 'session', sessionId: id } as const;
-    return (await loadAccountActor(store, row.accountId, how, row.account)) ?? ANONYMOUS;
+    const addresses = rows.flatMap((r) =>
+      r.address === null ? [] : [{ address: r.address, isPrimary: r.isPrimary ?? false }],
+    );
+    return (await loadAccountActor(store, row.accountId, how, row.account, addresses)) ?? ANONYMOUS;
   }
   return ANONYMOUS;
 }

@@ -128,7 +128,7 @@ export function jobMailSuite(open: () => Promise<JobsDatabase>): void {
     expect(domMail.html).toContain('&lt;b&gt;bold&lt;/b&gt;');
     expect(domMail.html).not.toContain('<b>bold</b>');
     const link = /Decide in the console: (\S+)/.exec(domMail.text)?.[1];
-    expect(link).toBe(`${app.url}/`);
+    expect(link).toBe(`${app.url}/requests`);
     const opened = await fetch(link as string);
     expect(opened.status).toBe(200);
     expect(await opened.text()).toMatch(/<html/i);

@@ -42,7 +42,8 @@ function render(
   const n = requests.length;
   const subject = `${n} release request${n === 1 ? '' : 's'} waiting for you`;
   const shown = requests.slice(0, REMINDER_MAX_ITEMS);
-  const link = publicUrl ? `${publicUrl}/` : null;
+  // the web app's release requests page (signing in first leads back there)
+  const link = publicUrl ? `${publicUrl}/requests` : null;
   const intro = `These release requests are waiting for a decision (oldest first).`;
   const item = (r: ReleaseRequestRow) => ({
     subject: plainLine(r.subject || '(no subject)'),

@@ -2,6 +2,7 @@
 // audit feature reads it back.
 
 import { type Actor, actorLabel } from '../access/actor.ts';
+import { ForbiddenError } from '../access/forbidden-error.ts';
 import type { ConsoleStore } from '../db/stores.ts';
 
 export type AuditOutcome = 'success' | 'denied' | 'failure';
@@ -47,4 +48,47 @@ export async function recordAudit(store: ConsoleStore, entry: AuditEntry): Promi
     detail: entry.detail ? scrub(entry.detail) : null,
     ip: entry.ip ?? null,
   });
+}
+
+/** What a service's action concerns, for its audit entries. */
+export interface AuditFacts {
+  action: string;
+  target: string;
+  /** The mail domains concerned; one entry is written per domain, so each one's admins see it. */
+  domains?: readonly (string | null | undefined)[];
+  detail?: Record<string, unknown>;
+}
+
+/** Records an action (or its refusal) by `actor`, once per domain it concerns. */
+export async function recordAction(
+  store: ConsoleStore,
+  actor: Actor,
+  client: { ip?: string | null },
+  outcome: AuditOutcome,
+  facts: AuditFacts,
+): Promise<void> {
+  const domains = [...new Set((facts.domains ?? []).filter((d): d is string => Boolean(d)))];
+  for (const domain of domains.length > 0 ? domains : [null]) {
+    await recordAudit(store, {
+      actor,
+      action: facts.action,
+      outcome,
+      target: facts.target,
+      domain: domain?.slice(0, 255) ?? null,
+      detail: facts.detail,
+      ip: client.ip,
+    });
+  }
+}
+
+/** Audits a refusal, then refuses with `reason`. */
+export async function refuseAction(
+  store: ConsoleStore,
+  actor: Actor,
+  client: { ip?: string | null },
+  facts: AuditFacts,
+  reason: string,
+): Promise<never> {
+  await recordAction(store, actor, client, 'denied', { ...facts, detail: { ...facts.detail, reason } });
+  throw new ForbiddenError(reason);
 }

@@ -10,10 +10,9 @@ import {
   normaliseAddress,
   normaliseDomain,
 } from '../../access/address-matching.ts';
-import { ForbiddenError } from '../../access/forbidden-error.ts';
 import { checkNewPassword, hashPassword } from '../../access/passwords.ts';
 import { deleteAccountSessions } from '../../access/sessions.ts';
-import { type AuditOutcome, recordAudit } from '../../audit/audit-log.ts';
+import { type AuditFacts, recordAction, refuseAction } from '../../audit/audit-log.ts';
 import { escapeLike, likeEscaped } from '../../db/like.ts';
 import {
   decodeCursor,
@@ -170,46 +169,6 @@ function unique<T>(values: readonly T[]): T[] {
 // ---------------------------------------------------------------------------------------------------
 // Who may do what
 
-interface AuditFacts {
-  action: string;
-  target: string;
-  /** The mail domains concerned; one audit entry is written per domain, so each one's admins see it. */
-  domains?: readonly (string | null | undefined)[];
-  detail?: Record<string, unknown>;
-}
-
-async function audit(
-  store: ConsoleStore,
-  actor: Actor,
-  client: ClientInfo,
-  outcome: AuditOutcome,
-  facts: AuditFacts,
-): Promise<void> {
-  const domains = unique((facts.domains ?? []).filter((d): d is string => Boolean(d)));
-  for (const domain of domains.length > 0 ? domains : [null]) {
-    await recordAudit(store, {
-      actor,
-      action: facts.action,
-      outcome,
-      target: facts.target,
-      domain: domain?.slice(0, 255) ?? null,
-      detail: facts.detail,
-      ip: client.ip,
-    });
-  }
-}
-
-async function deny(
-  store: ConsoleStore,
-  actor: Actor,
-  client: ClientInfo,
-  facts: AuditFacts,
-  reason: string,
-): Promise<never> {
-  await audit(store, actor, client, 'denied', { ...facts, detail: { ...facts.detail, reason } });
-  throw new ForbiddenError(reason);
-}
-
 /** A superadmin or a domain admin, logged in with full access. */
 async function requireManager(
   store: ConsoleStore,
@@ -218,10 +177,11 @@ async function requireManager(
   facts: AuditFacts,
 ): Promise<AccountActor> {
   if (actor.kind !== 'account')
-    return deny(store, actor, client, facts, 'only console accounts manage accounts');
-  if (actor.access !== 'full') return deny(store, actor, client, facts, 'this API token is read-only');
+    return refuseAction(store, actor, client, facts, 'only console accounts manage accounts');
+  if (actor.access !== 'full')
+    return refuseAction(store, actor, client, facts, 'this API token is read-only');
   if (actor.role !== 'superadmin' && actor.role !== 'domainadmin') {
-    return deny(store, actor, client, facts, 'only superadmins and domain admins manage accounts');
+    return refuseAction(store, actor, client, facts, 'only superadmins and domain admins manage accounts');
   }
   return actor;
 }
@@ -232,8 +192,10 @@ async function requireSuperadminWriter(
   client: ClientInfo,
   facts: AuditFacts,
 ): Promise<AccountActor> {
-  if (!isSuperadmin(actor)) return deny(store, actor, client, facts, 'only superadmins manage domains');
-  if (actor.access !== 'full') return deny(store, actor, client, facts, 'this API token is read-only');
+  if (!isSuperadmin(actor))
+    return refuseAction(store, actor, client, facts, 'only superadmins manage domains');
+  if (actor.access !== 'full')
+    return refuseAction(store, actor, client, facts, 'this API token is read-only');
   return actor;
 }
 
@@ -382,7 +344,7 @@ export async function listAccounts(
 ): Promise<Page<AccountView>> {
   const facts = { action: 'account.list', target: 'accounts' };
   if (actor.kind !== 'account' || (actor.role !== 'superadmin' && actor.role !== 'domainadmin')) {
-    return deny(store, actor, client, facts, 'only superadmins and domain admins list accounts');
+    return refuseAction(store, actor, client, facts, 'only superadmins and domain admins list accounts');
   }
   const request = pageRequest(args, decodeAccountCursor);
   const { cursor, backwards } = request;
@@ -453,7 +415,7 @@ async function targetFor(
   const target = await loadTarget(store, actor, id);
   if (target && manages(actor, target)) return target;
   if (!target && actor.role === 'superadmin') throw new InputError('id: no such account');
-  return deny(
+  return refuseAction(
     store,
     actor,
     client,
@@ -545,10 +507,10 @@ export async function createAccount(
   const domains = unique([emailDomain, ...addresses.map(domainOf)]);
   const scoped = { ...facts, target: email, domains, detail: { role, addresses } };
   if (manager.role === 'domainadmin') {
-    if (role !== 'user') return deny(store, actor, client, scoped, 'domain admins create only users');
+    if (role !== 'user') return refuseAction(store, actor, client, scoped, 'domain admins create only users');
     const outside = domains.find((domain) => !manager.domains.includes(domain));
     if (outside) {
-      return deny(store, actor, client, scoped, `${outside} is not a domain you administer`);
+      return refuseAction(store, actor, client, scoped, `${outside} is not a domain you administer`);
     }
   }
   const passwordHash = input.password != null ? await hashPassword(input.password) : null;
@@ -572,7 +534,7 @@ export async function createAccount(
       .values(addresses.map((address, i) => ({ accountId: created.id, address, isPrimary: i === 0 })));
     return created.id;
   });
-  await audit(store, actor, client, 'success', {
+  await recordAction(store, actor, client, 'success', {
     ...scoped,
     detail: { id, role, addresses, authSource: passwordHash ? 'local' : 'imap' },
   });
@@ -604,7 +566,7 @@ export async function updateAccount(
   const target = await targetFor(store, manager, client, input.id, facts);
   const scoped = { ...facts, target: target.email, domains: target.addresses.map(domainOf) };
   if (manager.role !== 'superadmin' && input.role != null && input.role !== target.role) {
-    return deny(store, actor, client, scoped, 'domain admins cannot change roles');
+    return refuseAction(store, actor, client, scoped, 'domain admins cannot change roles');
   }
   const changes: { displayName?: string; role?: Role; disabled?: boolean } = {};
   const detail: Record<string, unknown> = {};
@@ -660,7 +622,7 @@ export async function updateAccount(
       target.id === manager.accountId ? manager.sessionId : undefined,
     );
   }
-  await audit(store, actor, client, 'success', {
+  await recordAction(store, actor, client, 'success', {
     ...scoped,
     detail: {
       ...detail,
@@ -692,7 +654,7 @@ export async function deleteAccount(
     await tx.delete(a).where(eq(a.id, target.id));
   });
   if (amavis) await addressesReleased({ amavis, console: store }, target.addresses);
-  await audit(store, actor, client, 'success', {
+  await recordAction(store, actor, client, 'success', {
     ...facts,
     target: target.email,
     domains: target.addresses.map(domainOf),
@@ -727,7 +689,13 @@ export async function setAccountAddresses(
   if (manager.role !== 'superadmin') {
     const outside = addresses.find((address) => !manager.domains.includes(domainOf(address)));
     if (outside) {
-      return deny(store, actor, client, scoped, `${domainOf(outside)} is not a domain you administer`);
+      return refuseAction(
+        store,
+        actor,
+        client,
+        scoped,
+        `${domainOf(outside)} is not a domain you administer`,
+      );
     }
   }
   const unchanged =
@@ -748,7 +716,7 @@ export async function setAccountAddresses(
     const released = target.addresses.filter((address) => !addresses.includes(address));
     await addressesReleased({ amavis, console: store }, released);
   }
-  await audit(store, actor, client, 'success', scoped);
+  await recordAction(store, actor, client, 'success', scoped);
   return mustLoad(store, actor, target.id);
 }
 
@@ -812,7 +780,7 @@ export async function listDomains(
   client: ClientInfo = {},
 ): Promise<DomainView[]> {
   if (actor.kind !== 'account' || (actor.role !== 'superadmin' && actor.role !== 'domainadmin')) {
-    return deny(
+    return refuseAction(
       store,
       actor,
       client,
@@ -912,7 +880,12 @@ export async function createDomain(
     return created.id;
   });
   if (amavis) await domainCreated({ amavis, console: store }, name);
-  await audit(store, actor, client, 'success', { ...facts, target: name, domains: [name], detail: { id } });
+  await recordAction(store, actor, client, 'success', {
+    ...facts,
+    target: name,
+    domains: [name],
+    detail: { id },
+  });
   return mustLoadDomain(store, actor, id);
 }
 
@@ -943,7 +916,7 @@ export async function renameDomain(
   });
   if (amavis && from !== name) await domainRenamed({ amavis, console: store }, from, name);
   if (from !== name) {
-    await audit(store, actor, client, 'success', {
+    await recordAction(store, actor, client, 'success', {
       ...facts,
       target: name,
       domains: [from, name],
@@ -973,7 +946,7 @@ export async function deleteDomain(
     return view;
   });
   if (amavis && deleted) await domainDeleted({ amavis, console: store }, deleted.name, deleted.aliases);
-  await audit(store, actor, client, 'success', {
+  await recordAction(store, actor, client, 'success', {
     ...facts,
     target: deleted?.name ?? facts.target,
     domains: [deleted?.name],
@@ -1007,7 +980,7 @@ export async function addDomainAlias(
     return row;
   });
   if (amavis) await domainAliasAdded({ amavis, console: store }, domain.name, name);
-  await audit(store, actor, client, 'success', {
+  await recordAction(store, actor, client, 'success', {
     ...facts,
     target: `${name} (alias of ${domain.name})`,
     domains: [domain.name, name],
@@ -1044,7 +1017,7 @@ export async function removeDomainAlias(
     return row;
   });
   if (amavis) await domainAliasRemoved({ amavis, console: store }, name);
-  await audit(store, actor, client, 'success', {
+  await recordAction(store, actor, client, 'success', {
     ...facts,
     target: `${name} (alias of ${domain.name})`,
     domains: [domain.name, name],
@@ -1095,7 +1068,7 @@ export async function setDomainAdmins(
       to: accounts.map((row) => row.email).sort(),
     };
   });
-  await audit(store, actor, client, 'success', {
+  await recordAction(store, actor, client, 'success', {
     ...facts,
     target: result.domain.name,
     domains: [result.domain.name],

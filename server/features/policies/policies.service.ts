@@ -19,11 +19,12 @@ import {
   type PolicyRow,
   withoutExtension,
 } from '../../amavis/policy-lookup.ts';
-import { type AuditOutcome, recordAudit } from '../../audit/audit-log.ts';
+import { recordAction, refuseAction } from '../../audit/audit-log.ts';
 import { retryingTransaction } from '../../db/database.ts';
 import { escapeLike } from '../../db/like.ts';
 import type { AmavisStore, ConsoleStore } from '../../db/stores.ts';
 import { InputError } from '../../input-error.ts';
+import type { ClientInfo } from '../auth/auth.service.ts';
 import { getSettings, type Settings, updateSettings } from '../settings/settings.service.ts';
 import {
   POLICY_FIELD_BY_KEY,
@@ -36,10 +37,6 @@ import {
 export interface PolicyStores {
   amavis: AmavisStore;
   console: ConsoleStore;
-}
-
-export interface ClientInfo {
-  ip?: string | null;
 }
 
 type AmavisDb = AmavisStore['connection']['db'];
@@ -431,45 +428,6 @@ export function editableFields(actor: Actor, owner: Owner, settings: Settings): 
   return owner.scope === 'address' ? [...settings.userPolicyFields] : [];
 }
 
-/** What an audit entry of a policy or sender-list change says. */
-export type AuditFacts = {
-  action: string;
-  target: string;
-  domain?: string | null;
-  detail?: Record<string, unknown>;
-};
-
-/** Records a policy or sender-list change (features/sender-lists shares it). */
-export async function audit(
-  store: ConsoleStore,
-  actor: Actor,
-  client: ClientInfo,
-  outcome: AuditOutcome,
-  facts: AuditFacts,
-): Promise<void> {
-  await recordAudit(store, {
-    actor,
-    action: facts.action,
-    outcome,
-    target: facts.target,
-    domain: facts.domain?.slice(0, 255) ?? null,
-    detail: facts.detail,
-    ip: client.ip,
-  });
-}
-
-/** Audits a refusal, then refuses. */
-export async function refuse(
-  store: ConsoleStore,
-  actor: Actor,
-  client: ClientInfo,
-  facts: AuditFacts,
-  reason: string,
-): Promise<never> {
-  await audit(store, actor, client, 'denied', { ...facts, detail: { ...facts.detail, reason } });
-  throw new ForbiddenError(reason);
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Values: what the columns hold, what callers send
 
@@ -610,11 +568,11 @@ export async function getPolicy(
   const settings = await getSettings(stores.console);
   const owner = await parseOwner(stores.console, input.owner, settings);
   if (!mayRead(actor, owner, settings.recipientDelimiter)) {
-    return refuse(
+    return refuseAction(
       stores.console,
       actor,
       client,
-      { action: 'policy.view', target: owner.key, domain: owner.domain },
+      { action: 'policy.view', target: owner.key, domains: [owner.domain] },
       'you may not see this policy',
     );
   }
@@ -641,11 +599,11 @@ export async function listAddressPolicies(
     'domain',
   );
   if (owner.scope !== 'domain' || !owner.domain || !mayRead(actor, owner, settings.recipientDelimiter)) {
-    return refuse(
+    return refuseAction(
       stores.console,
       actor,
       client,
-      { action: 'policy.list', target: owner.key, domain: owner.domain },
+      { action: 'policy.list', target: owner.key, domains: [owner.domain] },
       'you may not see this domain’s policies',
     );
   }
@@ -688,21 +646,21 @@ export async function updatePolicy(
 ): Promise<PolicyView> {
   const settings = await getSettings(stores.console);
   const owner = await parseOwner(stores.console, input.owner, settings);
-  const facts = { action: 'policy.update', target: owner.key, domain: owner.domain };
+  const facts = { action: 'policy.update', target: owner.key, domains: [owner.domain] };
   const keys = Object.keys(input.changes) as PolicyFieldKey[];
   if (keys.length === 0) throw new InputError('changes: name at least one field');
   for (const key of keys) {
     if (!POLICY_FIELD_BY_KEY.has(key)) throw new InputError(`changes: ${key} is not a policy field`);
   }
   if (!mayRead(actor, owner, settings.recipientDelimiter))
-    return refuse(stores.console, actor, client, facts, 'you may not change this policy');
+    return refuseAction(stores.console, actor, client, facts, 'you may not change this policy');
   if (actor.kind !== 'account' || actor.access !== 'full') {
-    return refuse(stores.console, actor, client, facts, 'this API token is read-only');
+    return refuseAction(stores.console, actor, client, facts, 'this API token is read-only');
   }
   const editable = editableFields(actor, owner, settings);
   const locked = keys.filter((key) => !editable.includes(key));
   if (locked.length > 0) {
-    return refuse(
+    return refuseAction(
       stores.console,
       actor,
       client,
@@ -744,7 +702,7 @@ export async function updatePolicy(
     await tx.update(p).set(columns).where(eq(p.id, policyId));
     return previous;
   });
-  await audit(stores.console, actor, client, 'success', {
+  await recordAction(stores.console, actor, client, 'success', {
     ...facts,
     detail: Object.fromEntries(
       keys.map((key) => [key, { from: before[key], to: input.changes[key] ?? null }]),
@@ -765,13 +723,13 @@ export async function removeAddressPolicy(
 ): Promise<PolicyView> {
   const settings = await getSettings(stores.console);
   const owner = await parseOwner(stores.console, input.address, settings, 'address');
-  const facts = { action: 'policy.remove', target: owner.key, domain: owner.domain };
+  const facts = { action: 'policy.remove', target: owner.key, domains: [owner.domain] };
   if (owner.scope !== 'address')
     throw new InputError('address: a mail address (domain policies go with their domain)');
   // admins only: a user could otherwise clear fields it may not change
   const admin = actor.kind === 'account' && actor.role !== 'user' && actor.access === 'full';
   if (!admin || !mayRead(actor, owner, settings.recipientDelimiter)) {
-    return refuse(stores.console, actor, client, facts, 'only its admins remove an address policy');
+    return refuseAction(stores.console, actor, client, facts, 'only its admins remove an address policy');
   }
   const { amavis } = stores;
   const { policyTable: p, wblistTable: w } = amavis.t;
@@ -786,7 +744,7 @@ export async function removeAddressPolicy(
     const cleared = Object.fromEntries(POLICY_FIELD_KEYS.map((key) => [key, null]));
     await tx.update(p).set(cleared).where(eq(p.id, row.policyId));
   });
-  await audit(stores.console, actor, client, 'success', facts);
+  await recordAction(stores.console, actor, client, 'success', facts);
   return loadPolicy(stores, actor, owner, settings);
 }
 
@@ -838,11 +796,11 @@ export async function effectivePolicy(
   }
   const owner: Owner = { key: address, scope: 'address', domain: domainOf(address) };
   if (!mayRead(actor, owner, settings.recipientDelimiter)) {
-    return refuse(
+    return refuseAction(
       stores.console,
       actor,
       client,
-      { action: 'policy.effective', target: address, domain: owner.domain },
+      { action: 'policy.effective', target: address, domains: [owner.domain] },
       'you may not see this address’s policy',
     );
   }

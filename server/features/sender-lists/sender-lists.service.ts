@@ -13,15 +13,13 @@ import {
   reverseDomain,
 } from '../../access/address-matching.ts';
 import { keyPriority, withoutExtension } from '../../amavis/policy-lookup.ts';
-import { recordAudit } from '../../audit/audit-log.ts';
+import { type AuditFacts, recordAction, recordAudit, refuseAction } from '../../audit/audit-log.ts';
 import { retryingTransaction } from '../../db/database.ts';
 import type { ConsoleStore } from '../../db/stores.ts';
 import { InputError } from '../../input-error.ts';
+import type { ClientInfo } from '../auth/auth.service.ts';
 import {
   type AmavisTx,
-  type AuditFacts,
-  audit,
-  type ClientInfo,
   ensureUsersRow,
   findUsersRow,
   insertUnlessTaken,
@@ -32,7 +30,6 @@ import {
   policyValues,
   purgeOrphanMailaddr,
   purgeUsersRows,
-  refuse,
 } from '../policies/policies.service.ts';
 import { type EntryKey, findQuarantineEntries } from '../quarantine/quarantine.service.ts';
 import { getSettings, type Settings } from '../settings/settings.service.ts';
@@ -230,11 +227,11 @@ export async function setSenderEntry(
   const facts: AuditFacts = {
     action: 'senderList.set',
     target: `${sender.email} for ${owner.key}`,
-    domain: owner.domain,
+    domains: [owner.domain],
     detail: { owner: owner.key, sender: sender.email, action: input.action },
   };
   if (!mayManage(actor, owner, settings)) {
-    return refuse(stores.console, actor, client, facts, 'you may not change this sender list');
+    return refuseAction(stores.console, actor, client, facts, 'you may not change this sender list');
   }
   const wb = wbOf(input.action, input.score);
   const expiresAt = input.expiresAt ?? null;
@@ -274,7 +271,7 @@ export async function setSenderEntry(
       expiresAt,
     });
   });
-  await audit(stores.console, actor, client, 'success', {
+  await recordAction(stores.console, actor, client, 'success', {
     ...facts,
     detail: { ...facts.detail, wb, expiresAt: expiresAt?.toISOString() ?? null },
   });
@@ -323,16 +320,19 @@ export async function removeSenderEntry(
   const facts: AuditFacts = {
     action: 'senderList.remove',
     target: `${sender.email} for ${owner.key}`,
-    domain: owner.domain,
+    domains: [owner.domain],
     detail: { owner: owner.key, sender: sender.email },
   };
   if (!mayManage(actor, owner, settings)) {
-    return refuse(stores.console, actor, client, facts, 'you may not change this sender list');
+    return refuseAction(stores.console, actor, client, facts, 'you may not change this sender list');
   }
   const removed = await deleteWblist(stores, await ownerKeys(stores.console, owner), sender.email);
   const e = stores.console.t.senderListEntriesTable;
   await stores.console.connection.db.delete(e).where(and(eq(e.owner, owner.key), eq(e.sender, sender.email)));
-  await audit(stores.console, actor, client, 'success', { ...facts, detail: { ...facts.detail, removed } });
+  await recordAction(stores.console, actor, client, 'success', {
+    ...facts,
+    detail: { ...facts.detail, removed },
+  });
   return removed > 0;
 }
 
@@ -346,11 +346,11 @@ export async function listSenderEntries(
   const settings = await getSettings(stores.console);
   const owner = await parseOwner(stores.console, input.owner, settings);
   if (!mayRead(actor, owner, settings.recipientDelimiter)) {
-    return refuse(
+    return refuseAction(
       stores.console,
       actor,
       client,
-      { action: 'senderList.view', target: owner.key, domain: owner.domain },
+      { action: 'senderList.view', target: owner.key, domains: [owner.domain] },
       'you may not see this sender list',
     );
   }

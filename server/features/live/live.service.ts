@@ -204,26 +204,37 @@ function batchQueue(live: LiveEvents, signal: AbortSignal) {
   });
   const onAbort = () => wake?.();
   signal.addEventListener('abort', onAbort);
+  /** Resolves when a batch is queued or after `ms`. */
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (queue.length > 0 || signal.aborted) return resolve();
+      const timer = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, ms);
+      wake = () => {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      };
+    });
   return {
     queue,
     stop: () => {
       unsubscribe();
       signal.removeEventListener('abort', onAbort);
     },
-    /** Resolves when a batch is queued or after `ms`. */
-    wait: (ms: number) =>
-      new Promise<void>((resolve) => {
-        if (queue.length > 0 || signal.aborted) return resolve();
-        const timer = setTimeout(() => {
-          wake = null;
-          resolve();
-        }, ms);
-        wake = () => {
-          clearTimeout(timer);
-          wake = null;
-          resolve();
-        };
-      }),
+    /**
+     * The next batch; null after SESSION_CHECK_MS without one, once `whenIdle` (the session check) has
+     * run, so a quiet subscription still notices an ended session.
+     */
+    next: async (whenIdle: () => Promise<unknown>): Promise<QuarantineEvent[] | null> => {
+      const batch = queue.shift();
+      if (batch) return batch;
+      await wait(SESSION_CHECK_MS);
+      if (queue.length === 0 && !signal.aborted) await whenIdle();
+      return null;
+    },
   };
 }
 
@@ -357,12 +368,8 @@ async function* eventStream(
       }
     }
     while (!signal.aborted) {
-      const batch = batches.queue.shift();
-      if (!batch) {
-        await batches.wait(SESSION_CHECK_MS);
-        if (batches.queue.length === 0 && !signal.aborted) await rights(0);
-        continue;
-      }
+      const batch = await batches.next(() => rights(0));
+      if (!batch) continue;
       const delivered = await deliver(batch, seenUpTo);
       // A subscriber that fell behind (a burst while the server is busy) gets what queued meanwhile in
       // the same payload: one execution and one message instead of one per batch. Each batch's
@@ -410,12 +417,8 @@ async function* countStream(
     let last = await count(await rights(0));
     yield last;
     while (!signal.aborted) {
-      const batch = batches.queue.shift();
-      if (!batch) {
-        await batches.wait(SESSION_CHECK_MS);
-        if (batches.queue.length === 0 && !signal.aborted) await rights(0);
-        continue;
-      }
+      const batch = await batches.next(() => rights(0));
+      if (!batch) continue;
       const relevant = batch.filter((e) => PENDING_KINDS.has(e.kind));
       if (relevant.length === 0) continue;
       const now = await untilDone(signal, async () => {

@@ -2,11 +2,12 @@
 // sandboxed iframe. No script may run and nothing may load from anywhere but the console.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.ts';
 import { openEmbeddedDatabase } from '../support/databases.ts';
 import { buildMessageWorld, type MessageWorld } from '../support/message-view.shared.ts';
-import { CHROMIUM, describeWith } from '../support/services.ts';
+import { describeWith } from '../support/services.ts';
 
 await describeWith(['chromium'], 'hostile HTML in a real browser', () => {
   let browser: Browser;
@@ -25,18 +26,7 @@ await describeWith(['chromium'], 'hostile HTML in a real browser', () => {
     const database = await openEmbeddedDatabase();
     dispose = database.dispose;
     world = await buildMessageWorld(database.env, trackerUrl);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {

@@ -14,6 +14,7 @@ import { createLiveEvents, type LiveEvents } from './events/live-events.ts';
 import { ACTION_ROUTE, serveActionRoute } from './features/digests/actions.routes.ts';
 import { MESSAGE_ROUTE, serveMessageRoute } from './features/message/message.routes.ts';
 import { getSettings } from './features/settings/settings.service.ts';
+import { useCompiledQueries } from './graphql/compiled-queries.ts';
 import { type Context, createContextFactory, type InitialContext } from './graphql/context.ts';
 import { errorCauses, maskError } from './graphql/errors.ts';
 import { useSharedSubscriptionEvents } from './graphql/shared-subscription-events.ts';
@@ -112,6 +113,8 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
       responseCookies,
       // live events: one execution per event for everyone who receives the same one
       useSharedSubscriptionEvents(),
+      // repeated queries run compiled: a fraction of the executor's garbage on a page of entries
+      useCompiledQueries(log),
       // Depth, cost, alias and token limits: a query can't ask for more than a page's worth of work.
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },

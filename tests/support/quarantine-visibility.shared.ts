@@ -5,7 +5,14 @@ import { createSuperadmin } from '../../server/features/auth/auth.service.ts';
 import { addAccount, addMessage } from './factories.ts';
 import { type Client, logInAs } from './graphql-client.ts';
 import type { DatabaseUnderTest, SuiteOptions } from './quarantine-listing.shared.ts';
-import { startTestApp, type TestApp } from './test-app.ts';
+import { type GraphQLResponse, startTestApp, type TestApp } from './test-app.ts';
+
+interface PageData {
+  quarantine: {
+    edges: { node: { subject: string } }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
 
 // Recipients as amavisd writes them into maddr.email (lowercased, IDN domain in ASCII, quotes kept).
 const STORED = [
@@ -72,6 +79,61 @@ export function visibilitySuite(open: () => Promise<DatabaseUnderTest>, options:
   afterAll(async () => {
     await app?.close();
     await database?.dispose();
+  });
+
+  /** Subjects of everything the account lists, newest first, read two at a time by cursor. */
+  const walked = async (email: string, password: string) => {
+    const client = await logInAs(app.url, email, password);
+    const subjects: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 20; page++) {
+      const response: GraphQLResponse<PageData> = await client.gql<PageData>(
+        'query($after: String) { quarantine(first: 2, after: $after) { edges { node { subject } } pageInfo { hasNextPage endCursor } } }',
+        { after },
+      );
+      expect(response.errors).toBeUndefined();
+      const data = response.data?.quarantine;
+      subjects.push(...(data?.edges.map((e) => e.node.subject) ?? []));
+      if (!data?.pageInfo.hasNextPage) return subjects;
+      after = data.pageInfo.endCursor;
+    }
+    throw new Error('more than 20 pages');
+  };
+
+  it('pages through every spelling of an address and every domain of an admin in date order', async () => {
+    // one mailbox stored in both spellings amavisd may keep, and a second domain, interleaved in time
+    const mail = [
+      'mixed@y.test',
+      '"mixed"@y.test',
+      'other@z.test',
+      'mixed@y.test',
+      '"mixed"@y.test',
+      'other@z.test',
+      'mixed@y.test',
+    ];
+    for (const [i, email] of mail.entries())
+      await addMessage(app.stores.amavis, {
+        timeNum: 1_790_100_000 + i,
+        subject: `mixed ${i}`,
+        recipients: [{ email }],
+      });
+    const newestFirst = (keep: (email: string) => boolean) =>
+      mail.flatMap((email, i) => (keep(email) ? [`mixed ${i}`] : [])).reverse();
+    await addAccount(app.stores.console, {
+      email: 'mixed@y.test',
+      role: 'user',
+      password: 'mixed-password-1',
+    });
+    await addAccount(app.stores.console, {
+      email: 'admin@y.test',
+      role: 'domainadmin',
+      password: 'yz-password-1',
+      domains: ['y.test', 'z.test'],
+    });
+    expect(await walked('mixed@y.test', 'mixed-password-1')).toEqual(
+      newestFirst((e) => e.endsWith('y.test')),
+    );
+    expect(await walked('admin@y.test', 'yz-password-1')).toEqual(newestFirst(() => true));
   });
 
   it('without a delimiter: the exact address only, never one that contains it', async () => {

@@ -839,6 +839,8 @@ async function acceleratedPage(
   const keyed = (walk: Walk, key: SQL) =>
     walk.index === 'domain' ? sql`s.domain = ${key}` : sql`s.email = ${key}`;
   const statements: SQL[] = [];
+  // whether the rows come from more than one walk and need sorting into one page
+  let merged = false;
   if (dialect === 'pg') {
     // LIMIT 1 keeps the subquery a subquery: one check per side-table row, in the walk's order.
     const walk = (where: SQL | undefined) => sql`select x.* from ${sql.raw(`${ACCELERATOR_TABLE} s
@@ -868,11 +870,13 @@ async function acceleratedPage(
         group.map((w) => sql`(cast(${w.key} as ${type}))`),
         sql`, `,
       );
+      // one walk after the other: their rows are merged in date order below
       statements.push(
         sql`select y.* from (values ${keys}) k (key) cross join lateral (${walk(
           and(keyed(first, sql`k.key`), first.driver, after),
         )}) y`,
       );
+      merged = true;
     }
   } else {
     for (const one of walks) {
@@ -891,14 +895,16 @@ async function acceleratedPage(
         ${walkOrder} limit ${limit}`);
     }
   }
-  const query =
-    statements.length === 1
-      ? (statements[0] as SQL)
+  if (statements.length > 1) merged = true;
+  const merge = sql.raw(`order by time_num ${dir}, partition_tag ${dir}, mail_id ${dir}, rseqnum ${dir}`);
+  const query = !merged
+    ? (statements[0] as SQL)
+    : statements.length === 1
+      ? sql`${statements[0]} ${merge} limit ${limit}`
       : sql`${sql.join(
           statements.map((statement) => sql`(${statement})`),
           sql` union all `,
-        )} ${sql.raw(`order by time_num ${dir}, partition_tag ${dir}, mail_id ${dir}, rseqnum ${dir}`)}
-        limit ${limit}`;
+        )} ${merge} limit ${limit}`;
   const rows = await store.connection.rows<Record<string, unknown>>(query);
   return rows.map(decodeListed);
 }

@@ -558,6 +558,32 @@ async function loadPolicy(
   };
 }
 
+/**
+ * The settings and the owner named by `text`, when the caller may see what it owns; otherwise the read
+ * is refused with `refusal` and audited as `action`.
+ */
+export async function readableOwner(
+  stores: PolicyStores,
+  actor: Actor,
+  text: string,
+  client: ClientInfo,
+  action: string,
+  refusal: string,
+): Promise<{ settings: Settings; owner: Owner }> {
+  const settings = await getSettings(stores.console);
+  const owner = await parseOwner(stores.console, text, settings);
+  if (!mayRead(actor, owner, settings.recipientDelimiter)) {
+    return refuseAction(
+      stores.console,
+      actor,
+      client,
+      { action, target: owner.key, domains: [owner.domain] },
+      refusal,
+    );
+  }
+  return { settings, owner };
+}
+
 /** The policy of '@.', '@domain' or an address, as far as the caller may see it. */
 export async function getPolicy(
   stores: PolicyStores,
@@ -565,17 +591,14 @@ export async function getPolicy(
   input: { owner: string },
   client: ClientInfo = {},
 ): Promise<PolicyView> {
-  const settings = await getSettings(stores.console);
-  const owner = await parseOwner(stores.console, input.owner, settings);
-  if (!mayRead(actor, owner, settings.recipientDelimiter)) {
-    return refuseAction(
-      stores.console,
-      actor,
-      client,
-      { action: 'policy.view', target: owner.key, domains: [owner.domain] },
-      'you may not see this policy',
-    );
-  }
+  const { settings, owner } = await readableOwner(
+    stores,
+    actor,
+    input.owner,
+    client,
+    'policy.view',
+    'you may not see this policy',
+  );
   return loadPolicy(stores, actor, owner, settings);
 }
 

@@ -30,6 +30,7 @@ import {
   policyValues,
   purgeOrphanMailaddr,
   purgeUsersRows,
+  readableOwner,
 } from '../policies/policies.service.ts';
 import { type EntryKey, findQuarantineEntries } from '../quarantine/quarantine.service.ts';
 import { getSettings, type Settings } from '../settings/settings.service.ts';
@@ -343,17 +344,14 @@ export async function listSenderEntries(
   input: { owner: string },
   client: ClientInfo = {},
 ): Promise<SenderEntry[]> {
-  const settings = await getSettings(stores.console);
-  const owner = await parseOwner(stores.console, input.owner, settings);
-  if (!mayRead(actor, owner, settings.recipientDelimiter)) {
-    return refuseAction(
-      stores.console,
-      actor,
-      client,
-      { action: 'senderList.view', target: owner.key, domains: [owner.domain] },
-      'you may not see this sender list',
-    );
-  }
+  const { owner } = await readableOwner(
+    stores,
+    actor,
+    input.owner,
+    client,
+    'senderList.view',
+    'you may not see this sender list',
+  );
   const { amavis } = stores;
   const { usersTable: u, wblistTable: w, mailaddrTable: m } = amavis.t;
   const rows = await amavis.connection.db

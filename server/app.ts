@@ -7,6 +7,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { closeAccessCache } from './access/access-cache.ts';
 import { createThrottles } from './access/throttle.ts';
 import type { Config } from './config.ts';
 import type { Stores } from './db/stores.ts';
@@ -265,6 +266,7 @@ export async function createApp({ config, stores, log }: AppOptions): Promise<Ap
     await closed;
     clearTimeout(timer);
     mailer.close();
+    closeAccessCache(stores.console);
     await live.close();
   };
 

@@ -25,6 +25,8 @@ export interface Config {
   sessionTtlMs: number;
   /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
   trustProxy: boolean;
+  /** How long a replica may keep a resolved session or token and the settings (0: never). */
+  accessCacheMs: number;
   /** Check passwords against this IMAP server (imap:// or imaps://). */
   imapUrl: string | null;
   /** Create this superadmin at start when no account exists. */
@@ -92,6 +94,7 @@ const envSchema = z.object({
     .max(24 * 90)
     .default(12),
   TRUST_PROXY: booleanFlag.default(false),
+  ACCESS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   IMAP_URL: z.string().optional(),
   ADMIN_EMAIL: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     trustProxy: e.TRUST_PROXY,
+    accessCacheMs: e.ACCESS_CACHE_SECONDS * 1000,
     imapUrl: e.IMAP_URL ?? null,
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : null,
     smtpUrl: e.SMTP_URL ?? null,

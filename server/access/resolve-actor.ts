@@ -4,6 +4,7 @@
 import { and, eq, gt, isNull, ne, or } from 'drizzle-orm';
 import { escapeLike, likeEscaped } from '../db/like.ts';
 import type { ConsoleStore } from '../db/stores.ts';
+import type { ResolvedCredentials } from './access-cache.ts';
 import { type Access, type AccountActor, type Actor, ANONYMOUS, type Role } from './actor.ts';
 import { secretDigest, TOKEN_PREFIX } from './secrets.ts';
 
@@ -125,14 +126,24 @@ function extensionPattern(address: string): string {
   return `${escapeLike(address.slice(0, at))}%@${escapeLike(address.slice(at + 1))}`;
 }
 
+// Read at least every ACCESS_CACHE_SECONDS while in use (access-cache.ts), so "last used" is good to a
+// minute or two.
 const TOUCH_AFTER_MS = 60_000;
 
-async function fromToken(store: ConsoleStore, token: string, now: Date): Promise<Actor> {
-  if (!token.startsWith(TOKEN_PREFIX)) return ANONYMOUS;
+const NOBODY: ResolvedCredentials = { actor: ANONYMOUS, expiresAt: null };
+
+async function fromToken(store: ConsoleStore, token: string, now: Date): Promise<ResolvedCredentials> {
+  if (!token.startsWith(TOKEN_PREFIX)) return NOBODY;
   const { db } = store.connection;
   const t = store.t.apiTokensTable;
   const [row] = await db
-    .select({ id: t.id, accountId: t.accountId, access: t.access, lastUsedAt: t.lastUsedAt })
+    .select({
+      id: t.id,
+      accountId: t.accountId,
+      access: t.access,
+      lastUsedAt: t.lastUsedAt,
+      expiresAt: t.expiresAt,
+    })
     .from(t)
     .where(
       and(
@@ -141,7 +152,7 @@ async function fromToken(store: ConsoleStore, token: string, now: Date): Promise
         or(isNull(t.expiresAt), gt(t.expiresAt, now)),
       ),
     );
-  if (!row) return ANONYMOUS;
+  if (!row) return NOBODY;
   const actor = await loadAccountActor(store, row.accountId, {
     access: row.access as Access,
     via: 'token',
@@ -150,10 +161,10 @@ async function fromToken(store: ConsoleStore, token: string, now: Date): Promise
   if (actor && (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOUCH_AFTER_MS)) {
     await db.update(t).set({ lastUsedAt: now }).where(eq(t.id, row.id));
   }
-  return actor ?? ANONYMOUS;
+  return { actor: actor ?? ANONYMOUS, expiresAt: row.expiresAt };
 }
 
-async function fromSession(store: ConsoleStore, secret: string, now: Date): Promise<Actor> {
+async function fromSession(store: ConsoleStore, secret: string, now: Date): Promise<ResolvedCredentials> {
   const { db } = store.connection;
   const s = store.t.sessionsTable;
   const a = store.t.accountsTable;
@@ -169,6 +180,7 @@ async function fromSession(store: ConsoleStore, secret: string, now: Date): Prom
       mailId: s.mailId,
       recipient: s.recipient,
       lastSeenAt: s.lastSeenAt,
+      expiresAt: s.expiresAt,
       account: { id: a.id, email: a.email, role: a.role, disabled: a.disabled },
       address: addr.address,
       isPrimary: addr.isPrimary,
@@ -178,36 +190,47 @@ async function fromSession(store: ConsoleStore, secret: string, now: Date): Prom
     .leftJoin(addr, eq(addr.accountId, a.id))
     .where(and(eq(s.id, id), gt(s.expiresAt, now)));
   const row = rows[0];
-  if (!row) return ANONYMOUS;
+  if (!row) return NOBODY;
   if (now.getTime() - row.lastSeenAt.getTime() > TOUCH_AFTER_MS) {
     await db.update(s).set({ lastSeenAt: now }).where(eq(s.id, id));
   }
+  const { expiresAt } = row;
   if (row.kind === 'selfService' && row.mailId && row.recipient && row.partitionTag !== null) {
-    return {
+    const actor = {
       kind: 'selfService',
       partitionTag: row.partitionTag,
       mailId: row.mailId,
       recipient: row.recipient,
       sessionId: id,
-    };
+    } as const;
+    return { actor, expiresAt };
   }
   if (row.kind === 'account' && row.accountId !== null && row.account) {
     const how = { access: 'full', via: 'session', sessionId: id } as const;
     const addresses = rows.flatMap((r) =>
       r.address === null ? [] : [{ address: r.address, isPrimary: r.isPrimary ?? false }],
     );
-    return (await loadAccountActor(store, row.accountId, how, row.account, addresses)) ?? ANONYMOUS;
+    const actor = await loadAccountActor(store, row.accountId, how, row.account, addresses);
+    return { actor: actor ?? ANONYMOUS, expiresAt };
   }
-  return ANONYMOUS;
+  return NOBODY;
 }
 
-/** A token wins over a cookie: scripts that carry both mean the token. */
+/** The actor and when its credentials expire. A token wins over a cookie: scripts that carry both mean the token. */
+export async function resolveCredentials(
+  store: ConsoleStore,
+  credentials: Credentials,
+  now = new Date(),
+): Promise<ResolvedCredentials> {
+  if (credentials.token) return fromToken(store, credentials.token, now);
+  if (credentials.session) return fromSession(store, credentials.session, now);
+  return NOBODY;
+}
+
 export async function resolveActor(
   store: ConsoleStore,
   credentials: Credentials,
   now = new Date(),
 ): Promise<Actor> {
-  if (credentials.token) return fromToken(store, credentials.token, now);
-  if (credentials.session) return fromSession(store, credentials.session, now);
-  return ANONYMOUS;
+  return (await resolveCredentials(store, credentials, now)).actor;
 }

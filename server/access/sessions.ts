@@ -1,5 +1,6 @@
 import { and, eq, lt, ne } from 'drizzle-orm';
 import type { ConsoleStore } from '../db/stores.ts';
+import { accessChanged } from './access-cache.ts';
 import { newSecret, secretDigest } from './secrets.ts';
 
 export interface NewSession {
@@ -42,6 +43,7 @@ export async function createSession(
 
 export async function deleteSession(store: ConsoleStore, id: string): Promise<void> {
   await store.connection.db.delete(store.t.sessionsTable).where(eq(store.t.sessionsTable.id, id));
+  await accessChanged(store);
 }
 
 /** Ends an account's sessions, all but `keep` (the caller's own, after a password change). */
@@ -54,4 +56,5 @@ export async function deleteAccountSessions(
   await store.connection.db
     .delete(s)
     .where(keep ? and(eq(s.accountId, accountId), ne(s.id, keep)) : eq(s.accountId, accountId));
+  await accessChanged(store);
 }

@@ -201,6 +201,11 @@ export const leasesTable = mysqlTable('console_leases', {
   expiresAt: at('expires_at').notNull(),
 });
 
+export const generationsTable = mysqlTable('console_generations', {
+  name: varchar('name', { length: 64 }).primaryKey(),
+  value: bigint('value', { mode: 'number' }).notNull(),
+});
+
 export const jobRunsTable = mysqlTable(
   'console_job_runs',
   {

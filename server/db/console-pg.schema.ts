@@ -2,6 +2,7 @@
 // `users`/`policy` when both live in one database. Keep in step with console-mysql.schema.ts.
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   foreignKey,
@@ -231,6 +232,16 @@ export const leasesTable = pgTable('console_leases', {
   holder: varchar('holder', { length: 128 }).notNull(),
   acquiredAt: at('acquired_at').notNull(),
   expiresAt: at('expires_at').notNull(),
+});
+
+/**
+ * Counters that tell every replica a kind of data changed, a row per name. 'access' goes up with every
+ * change to accounts, their addresses, domains, domain admins, sessions, API tokens or settings: each
+ * replica polls it and drops the sessions and settings it cached (server/access/access-cache.ts).
+ */
+export const generationsTable = pgTable('console_generations', {
+  name: varchar('name', { length: 64 }).primaryKey(),
+  value: bigint('value', { mode: 'number' }).notNull(),
 });
 
 /** Every run of a background job (cleanup, reminders, digests): shown to admins, with "run now". */

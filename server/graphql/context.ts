@@ -2,9 +2,10 @@
 // from the request's credentials through server/access/resolve-actor.ts.
 import type http from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
+import { accessCacheFor } from '../access/access-cache.ts';
 import { type Actor, ANONYMOUS } from '../access/actor.ts';
-import { resolveActor } from '../access/resolve-actor.ts';
-import { SESSION_COOKIE } from '../access/secrets.ts';
+import { resolveActor, resolveCredentials } from '../access/resolve-actor.ts';
+import { SESSION_COOKIE, secretDigest } from '../access/secrets.ts';
 import type { Throttles } from '../access/throttle.ts';
 import type { Config } from '../config.ts';
 import type { Stores } from '../db/stores.ts';
@@ -99,24 +100,33 @@ export function createContextFactory(deps: ContextDeps) {
       bearer(header(initial, 'authorization')) ?? bearer(initial.connectionParams?.authorization) ?? null;
     const cookies = parseCookie(header(initial, 'cookie') ?? '');
     const session = overWebSocket && !sameOrigin(initial) ? null : (cookies[SESSION_COOKIE] ?? null);
+    const store = deps.stores.console;
+    const cache = token || session ? accessCacheFor(store, config.accessCacheMs) : null;
     let settings: Promise<Settings> | undefined;
     const loadSettings = () => {
-      settings ??= getSettings(deps.stores.console);
+      settings ??= cache ? cache.settings(() => getSettings(store)) : getSettings(store);
       return settings;
     };
     // A signed-in caller's operation almost always reads the settings (scoping, rules): read them
     // alongside the credentials instead of after them. A failure surfaces where they are awaited.
     if (token || session) loadSettings().catch(() => {});
-    let actor = await resolveActor(deps.stores.console, { token, session });
+    const credentials = { token, session };
+    let actor = cache
+      ? await cache.actor(
+          // the credential that resolveCredentials will use: a token wins over a cookie
+          token ? `token:${secretDigest(token)}` : `session:${secretDigest(session ?? '')}`,
+          () => resolveCredentials(store, credentials),
+        )
+      : await resolveActor(store, credentials);
     // Turning self-service off ends the self-service sessions already open.
     if (actor.kind === 'selfService' && !(await loadSettings()).selfService) actor = ANONYMOUS;
     return {
       ...deps,
       actor,
+      // read afresh: live subscriptions keep their own short-lived copy (features/live)
       reresolveActor: async () => {
-        const again = await resolveActor(deps.stores.console, { token, session });
-        if (again.kind === 'selfService' && !(await getSettings(deps.stores.console)).selfService)
-          return ANONYMOUS;
+        const again = await resolveActor(store, credentials);
+        if (again.kind === 'selfService' && !(await getSettings(store)).selfService) return ANONYMOUS;
         return again;
       },
       client: { ip, userAgent: header(initial, 'user-agent'), secure },

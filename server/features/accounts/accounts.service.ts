@@ -3,6 +3,7 @@
 // domains decide whose it administers, so every change here is checked against the caller first,
 // validated, written in one transaction and audited, and so is every refusal.
 import { and, asc, count, desc, eq, gt, inArray, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { accessChanged } from '../../access/access-cache.ts';
 import { type AccountActor, type Actor, isSuperadmin, ROLES, type Role } from '../../access/actor.ts';
 import {
   AddressError,
@@ -534,6 +535,7 @@ export async function createAccount(
       .values(addresses.map((address, i) => ({ accountId: created.id, address, isPrimary: i === 0 })));
     return created.id;
   });
+  await accessChanged(store);
   await recordAction(store, actor, client, 'success', {
     ...scoped,
     detail: { id, role, addresses, authSource: passwordHash ? 'local' : 'imap' },
@@ -614,6 +616,7 @@ export async function updateAccount(
       await tx.delete(da).where(eq(da.accountId, target.id));
     }
   });
+  await accessChanged(store);
   if (passwordHash || changes.disabled === true) {
     // The caller's own browser stays logged in after resetting its own password.
     await deleteAccountSessions(
@@ -653,6 +656,7 @@ export async function deleteAccount(
     if (target.id === manager.accountId) throw new InputError('id: you cannot delete your own account');
     await tx.delete(a).where(eq(a.id, target.id));
   });
+  await accessChanged(store);
   if (amavis) await addressesReleased({ amavis, console: store }, target.addresses);
   await recordAction(store, actor, client, 'success', {
     ...facts,
@@ -712,6 +716,7 @@ export async function setAccountAddresses(
       .insert(aa)
       .values(addresses.map((address, i) => ({ accountId: target.id, address, isPrimary: i === 0 })));
   });
+  await accessChanged(store);
   if (amavis) {
     const released = target.addresses.filter((address) => !addresses.includes(address));
     await addressesReleased({ amavis, console: store }, released);
@@ -879,6 +884,7 @@ export async function createDomain(
     if (!created) throw new Error(`the domain ${name} was not stored`);
     return created.id;
   });
+  await accessChanged(store);
   if (amavis) await domainCreated({ amavis, console: store }, name);
   await recordAction(store, actor, client, 'success', {
     ...facts,
@@ -914,6 +920,7 @@ export async function renameDomain(
     await tx.update(d).set({ name }).where(eq(d.id, row.id));
     return row.name;
   });
+  await accessChanged(store);
   if (amavis && from !== name) await domainRenamed({ amavis, console: store }, from, name);
   if (from !== name) {
     await recordAction(store, actor, client, 'success', {
@@ -945,6 +952,7 @@ export async function deleteDomain(
     await tx.delete(d).where(eq(d.id, row.id));
     return view;
   });
+  await accessChanged(store);
   if (amavis && deleted) await domainDeleted({ amavis, console: store }, deleted.name, deleted.aliases);
   await recordAction(store, actor, client, 'success', {
     ...facts,
@@ -979,6 +987,7 @@ export async function addDomainAlias(
     await tx.insert(al).values({ name, domainId: row.id });
     return row;
   });
+  await accessChanged(store);
   if (amavis) await domainAliasAdded({ amavis, console: store }, domain.name, name);
   await recordAction(store, actor, client, 'success', {
     ...facts,
@@ -1016,6 +1025,7 @@ export async function removeDomainAlias(
     await tx.delete(al).where(eq(al.id, alias.id));
     return row;
   });
+  await accessChanged(store);
   if (amavis) await domainAliasRemoved({ amavis, console: store }, name);
   await recordAction(store, actor, client, 'success', {
     ...facts,
@@ -1068,6 +1078,7 @@ export async function setDomainAdmins(
       to: accounts.map((row) => row.email).sort(),
     };
   });
+  await accessChanged(store);
   await recordAction(store, actor, client, 'success', {
     ...facts,
     target: result.domain.name,

@@ -146,7 +146,7 @@ const ApiTokenRef = builder.objectRef<ApiTokenRow>('ApiToken').implement({
     lastUsedAt: t.expose('lastUsedAt', {
       type: 'DateTime',
       nullable: true,
-      description: 'When it was last used (to the minute).',
+      description: 'When it was last used (to within a minute or two).',
     }),
     revokedAt: t.expose('revokedAt', {
       type: 'DateTime',
@@ -290,7 +290,8 @@ builder.mutationField('createApiToken', (t) =>
 builder.mutationField('revokeApiToken', (t) =>
   t.field({
     type: ApiTokenRef,
-    description: "Revokes one of the caller's API tokens (superadmins: anyone's). It stops working at once.",
+    description:
+      "Revokes one of the caller's API tokens (superadmins: anyone's). It stops working at once here, and on other replicas within about a second.",
     authScopes: { $all: { account: true, write: true } },
     args: { id: t.arg.int({ description: 'The token number.' }) },
     resolve: (_root, { id }, context) =>

@@ -1,6 +1,7 @@
 // Logging in and out, passwords, API tokens, and the self-service link. Every attempt is audited.
 import { createHash } from 'node:crypto';
 import { and, count, eq, isNull } from 'drizzle-orm';
+import { accessChanged } from '../../access/access-cache.ts';
 import { type Actor, ANONYMOUS, isSuperadmin } from '../../access/actor.ts';
 import { ForbiddenError } from '../../access/forbidden-error.ts';
 import { ImapUnavailableError, imapAuthenticate } from '../../access/imap-auth.ts';
@@ -123,7 +124,7 @@ export async function logIn(
 async function createImapAccount(store: ConsoleStore, email: string): Promise<number> {
   const { db } = store.connection;
   const { accountsTable, accountAddressesTable } = store.t;
-  return db.transaction(async (tx) => {
+  const id = await db.transaction(async (tx) => {
     await tx.insert(accountsTable).values({ email, role: 'user', authSource: 'imap', displayName: '' });
     const [created] = await tx
       .select({ id: accountsTable.id })
@@ -133,6 +134,9 @@ async function createImapAccount(store: ConsoleStore, email: string): Promise<nu
     await tx.insert(accountAddressesTable).values({ accountId: created.id, address: email, isPrimary: true });
     return created.id;
   });
+  // a new address can be a look-alike of another account's (othersAddresses)
+  await accessChanged(store);
+  return id;
 }
 
 export async function logOut(store: ConsoleStore, actor: Actor, client: ClientInfo): Promise<void> {
@@ -279,11 +283,13 @@ export async function revokeApiToken(
     });
     throw new InputError(`no API token ${tokenId} of yours`);
   }
-  if (!token.revokedAt)
+  if (!token.revokedAt) {
     await db
       .update(t)
       .set({ revokedAt: new Date() })
       .where(and(eq(t.id, tokenId), isNull(t.revokedAt)));
+    await accessChanged(store);
+  }
   await recordAudit(store, {
     actor,
     action: 'auth.token.revoke',
@@ -387,7 +393,7 @@ export async function createSuperadmin(
   const { db } = store.connection;
   const { accountsTable, accountAddressesTable } = store.t;
   const passwordHash = await hashPassword(input.password);
-  return db.transaction(async (tx) => {
+  const outcome = await db.transaction(async (tx) => {
     const [{ value: existing } = { value: 0 }] = await tx.select({ value: count() }).from(accountsTable);
     if (options.onlyIfNoAccounts && Number(existing) > 0) return 'skipped' as const;
     const [clash] = await tx
@@ -406,4 +412,6 @@ export async function createSuperadmin(
         .values({ accountId: created.id, address: email, isPrimary: true });
     return 'created' as const;
   });
+  if (outcome === 'created') await accessChanged(store);
+  return outcome;
 }

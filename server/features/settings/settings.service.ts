@@ -1,6 +1,7 @@
 // The console's settings (modoboa-amavis's parameters, with its defaults), stored one row per key.
 import { inArray } from 'drizzle-orm';
 import { z } from 'zod';
+import { accessChanged } from '../../access/access-cache.ts';
 import { type Actor, isSuperadmin } from '../../access/actor.ts';
 import { checkRecipientDelimiter } from '../../access/address-matching.ts';
 import { ForbiddenError } from '../../access/forbidden-error.ts';
@@ -170,6 +171,7 @@ export async function updateSettings(
         .insert(table)
         .values(changed.map((key) => ({ key, value: { v: next[key] }, updatedAt: new Date() })));
     });
+    await accessChanged(store);
     await recordAudit(store, {
       actor,
       action: 'settings.update',

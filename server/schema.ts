@@ -1,5 +1,6 @@
 // Assembles the schema: imports every feature's GraphQL file, then builds. Nothing else lives here.
 import { builder } from './graphql/builder.ts';
+import { withInlinedDefaultResolvers } from './graphql/compiled-queries.ts';
 import './graphql/scalars.ts';
 import './graphql/error-types.ts';
 import './features/accounts/accounts.graphql.ts';
@@ -18,4 +19,4 @@ import './features/release/release.graphql.ts';
 import './features/sender-lists/sender-lists.graphql.ts';
 import './features/settings/settings.graphql.ts';
 
-export const schema = builder.toSchema({ sortSchema: true });
+export const schema = withInlinedDefaultResolvers(builder.toSchema({ sortSchema: true }));

@@ -40,10 +40,25 @@ export interface CodeDescription<K extends string> {
   label: string;
 }
 
+/**
+ * One shared, frozen description per known code: a listing describes every entry twice, and the
+ * descriptions of a page of 50 are otherwise 100 fresh objects.
+ */
+function described<K extends string>(
+  byCode: Record<string, { kind: K; label: string }>,
+  codeOf: (code: string) => string,
+): Record<string, Readonly<CodeDescription<K>>> {
+  return Object.fromEntries(
+    Object.entries(byCode).map(([code, known]) => [code, Object.freeze({ code: codeOf(code), ...known })]),
+  );
+}
+
+const CONTENT_DESCRIBED = described(CONTENT_BY_CODE, (code) => code);
+
 export function describeContent(code: string | null): CodeDescription<ContentKind> {
   const normalised = (code ?? '').trim();
-  const known = CONTENT_BY_CODE[normalised];
-  if (known) return { code: normalised, ...known };
+  const known = CONTENT_DESCRIBED[normalised];
+  if (known) return known;
   return { code: normalised, kind: 'unknown', label: normalised ? `Unknown (${normalised})` : 'Unknown' };
 }
 
@@ -70,9 +85,11 @@ const STATUS_BY_CODE: Record<string, { kind: StatusKind; label: string }> = {
 };
 
 /** msgrcpt.rs: amavisd writes ' ' (MariaDB returns ''), the console writes the rest. */
+const STATUS_DESCRIBED = described(STATUS_BY_CODE, (code) => (code === '' ? ' ' : code));
+
 export function describeStatus(code: string | null): CodeDescription<StatusKind> {
   const normalised = (code ?? '').trim();
-  const known = STATUS_BY_CODE[normalised];
-  if (known) return { code: normalised === '' ? ' ' : normalised, ...known };
+  const known = STATUS_DESCRIBED[normalised];
+  if (known) return known;
   return { code: normalised, kind: 'unknown', label: `Unknown (${normalised})` };
 }

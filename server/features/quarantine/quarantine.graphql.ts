@@ -63,7 +63,7 @@ const ContentCategoryRef = builder.objectRef<CodeDescription<ContentKind>>('Cont
   description: "amavisd's verdict for one recipient (msgrcpt.content).",
   fields: (t) => ({
     code: t.exposeString('code', { description: 'The raw one-letter code amavisd wrote.' }),
-    kind: t.field({ type: ContentKindEnum, description: 'What the code means.', resolve: (c) => c.kind }),
+    kind: t.expose('kind', { type: ContentKindEnum, description: 'What the code means.' }),
     label: t.exposeString('label', { description: 'A short English label for people.' }),
   }),
 });
@@ -72,7 +72,7 @@ const MessageStatusRef = builder.objectRef<CodeDescription<StatusKind>>('Message
   description: 'The release status of a message for one recipient (msgrcpt.rs).',
   fields: (t) => ({
     code: t.exposeString('code', { description: 'The raw one-letter code; a space for new messages.' }),
-    kind: t.field({ type: StatusKindEnum, description: 'What the code means.', resolve: (s) => s.kind }),
+    kind: t.expose('kind', { type: StatusKindEnum, description: 'What the code means.' }),
     label: t.exposeString('label', { description: 'A short English label for people.' }),
   }),
 });

@@ -53,6 +53,12 @@ export interface AccessCache {
   close(): void;
 }
 
+/** Freezes the actor and the lists in it. */
+function frozen(actor: Actor): void {
+  for (const value of Object.values(actor)) if (Array.isArray(value)) Object.freeze(value);
+  Object.freeze(actor);
+}
+
 async function readGeneration(store: ConsoleStore): Promise<number> {
   const rows = await store.connection.rows<{ value: number | string }>(
     sql`select value from console_generations where name = ${NAME}`,
@@ -124,6 +130,8 @@ function createAccessCache(store: ConsoleStore, ttlMs: number): AccessCache {
       const { actor, expiresAt } = await read();
       // an anonymous answer (unknown, expired or revoked credentials) is never kept
       if (current !== null && actor.kind !== 'anonymous') {
+        // shared by every request with these credentials from now on: no request may change it
+        frozen(actor);
         const until = Math.min(Date.now() + ttlMs, expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
         actors.delete(key);
         if (actors.size >= MAX_ENTRIES) actors.delete(actors.keys().next().value as string);

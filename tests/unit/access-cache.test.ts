@@ -77,6 +77,16 @@ describe('access cache', () => {
     closeAccessCache(store);
   });
 
+  it('keeps an actor no request can change (it is shared between requests)', async () => {
+    const { store, cache } = await ready();
+    const actor = { ...ACTOR, addresses: ['b@x.example'], domains: ['x.example'] } as Actor;
+    const kept = await cache.actor('f', async () => ({ actor, expiresAt: null }));
+    expect(Object.isFrozen(kept)).toBe(true);
+    expect(() => (kept as { addresses: string[] }).addresses.push('c@y.example')).toThrow(TypeError);
+    expect(() => (kept as { domains: string[] }).domains.push('y.example')).toThrow(TypeError);
+    closeAccessCache(store);
+  });
+
   it('drops everything when the generation moved (another replica changed something)', async () => {
     const { store, state, cache, read } = await ready();
     await cache.actor('k', read);

@@ -227,6 +227,13 @@ export async function resolveCredentials(
   return NOBODY;
 }
 
+/** The credential resolveCredentials reads, as a key (a digest, never the secret); null without any. */
+export function credentialKey(credentials: Credentials): string | null {
+  if (credentials.token) return `token:${secretDigest(credentials.token)}`;
+  if (credentials.session) return `session:${secretDigest(credentials.session)}`;
+  return null;
+}
+
 export async function resolveActor(
   store: ConsoleStore,
   credentials: Credentials,

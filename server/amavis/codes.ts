@@ -84,9 +84,9 @@ const STATUS_BY_CODE: Record<string, { kind: StatusKind; label: string }> = {
   D: { kind: 'deleted', label: 'Deleted' },
 };
 
-/** msgrcpt.rs: amavisd writes ' ' (MariaDB returns ''), the console writes the rest. */
 const STATUS_DESCRIBED = described(STATUS_BY_CODE, (code) => (code === '' ? ' ' : code));
 
+/** msgrcpt.rs: amavisd writes ' ' (MariaDB returns ''), the console writes the rest. */
 export function describeStatus(code: string | null): CodeDescription<StatusKind> {
   const normalised = (code ?? '').trim();
   const known = STATUS_DESCRIBED[normalised];

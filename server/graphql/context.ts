@@ -4,8 +4,8 @@ import type http from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { accessCacheFor } from '../access/access-cache.ts';
 import { type Actor, ANONYMOUS } from '../access/actor.ts';
-import { resolveActor, resolveCredentials } from '../access/resolve-actor.ts';
-import { SESSION_COOKIE, secretDigest } from '../access/secrets.ts';
+import { credentialKey, resolveActor, resolveCredentials } from '../access/resolve-actor.ts';
+import { SESSION_COOKIE } from '../access/secrets.ts';
 import type { Throttles } from '../access/throttle.ts';
 import type { Config } from '../config.ts';
 import type { Stores } from '../db/stores.ts';
@@ -101,7 +101,9 @@ export function createContextFactory(deps: ContextDeps) {
     const cookies = parseCookie(header(initial, 'cookie') ?? '');
     const session = overWebSocket && !sameOrigin(initial) ? null : (cookies[SESSION_COOKIE] ?? null);
     const store = deps.stores.console;
-    const cache = token || session ? accessCacheFor(store, config.accessCacheMs) : null;
+    const credentials = { token, session };
+    const key = credentialKey(credentials);
+    const cache = key ? accessCacheFor(store, config.accessCacheMs) : null;
     let settings: Promise<Settings> | undefined;
     const loadSettings = () => {
       settings ??= cache ? cache.settings(() => getSettings(store)) : getSettings(store);
@@ -109,15 +111,11 @@ export function createContextFactory(deps: ContextDeps) {
     };
     // A signed-in caller's operation almost always reads the settings (scoping, rules): read them
     // alongside the credentials instead of after them. A failure surfaces where they are awaited.
-    if (token || session) loadSettings().catch(() => {});
-    const credentials = { token, session };
-    let actor = cache
-      ? await cache.actor(
-          // the credential that resolveCredentials will use: a token wins over a cookie
-          token ? `token:${secretDigest(token)}` : `session:${secretDigest(session ?? '')}`,
-          () => resolveCredentials(store, credentials),
-        )
-      : await resolveActor(store, credentials);
+    if (key) loadSettings().catch(() => {});
+    let actor =
+      cache && key
+        ? await cache.actor(key, () => resolveCredentials(store, credentials))
+        : await resolveActor(store, credentials);
     // Turning self-service off ends the self-service sessions already open.
     if (actor.kind === 'selfService' && !(await loadSettings()).selfService) actor = ANONYMOUS;
     return {
